@@ -1,0 +1,44 @@
+"""Data sets: a registry of loaders returning one typed `DatasetBundle`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dclab.data import digits as _digits  # noqa: F401  (registers "digits")
+from dclab.data.bundle import DatasetBundle
+from dclab.data.errors import DatasetUnavailableError
+from dclab.data.registry import DATASETS, IMAGEFOLDER_PREFIX, default_data_root
+
+__all__ = [
+    "DatasetBundle",
+    "DatasetUnavailableError",
+    "load_dataset",
+    "list_datasets",
+    "default_data_root",
+]
+
+_MEMORY_CACHE: dict[tuple[str, str], DatasetBundle] = {}
+
+
+def list_datasets() -> list[str]:
+    return DATASETS.names()
+
+
+def load_dataset(
+    name: str, root: str | Path | None = None, download: bool = True
+) -> DatasetBundle:
+    """Load a registered data set (or `imagefolder:<path>`), memoised per process.
+
+    Raises `UnknownNameError` for an unknown name and `DatasetUnavailableError` when the files
+    are missing and cannot be downloaded; both carry a one-line message for the user.
+    """
+    root_path = Path(root) if root is not None else default_data_root()
+    key = (name, str(root_path))
+    if key not in _MEMORY_CACHE:
+        if name.startswith(IMAGEFOLDER_PREFIX):
+            from dclab.data.imagefolder import load_imagefolder
+
+            bundle = load_imagefolder(Path(name[len(IMAGEFOLDER_PREFIX):]))
+        else:
+            bundle = DATASETS.get(name)(root_path, download)
+        _MEMORY_CACHE[key] = bundle
+    return _MEMORY_CACHE[key]

@@ -1,0 +1,46 @@
+"""The evaluation protocol as a first-class object: every accuracy is reported with it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+from dclab.config import BaseConfig, setting
+
+
+@dataclass(frozen=True)
+class EvalProtocol(BaseConfig):
+    """Train K fresh networks on the synthetic set, test each on the real test set.
+
+    Reference (DC/DSA/DM code): SGD momentum 0.9, wd 5e-4, lr 0.01, batch 256, lr x0.1 once at
+    half the epochs; 300 epochs without augmentation, 1000 with DSA augmentation.
+    """
+
+    net: str = setting("convnet", "network trained on the synthetic set")
+    norm: str = setting(
+        "instancenorm", "normalisation layer",
+        choices=("none", "batchnorm", "layernorm", "instancenorm", "groupnorm"),
+    )
+    models: int = setting(5, "number K of networks trained (mean ± std over them)", min=1)
+    epochs: int = setting(300, "training epochs per network", min=1)
+    lr: float = setting(0.01, "SGD learning rate", min=0.0)
+    momentum: float = setting(0.9, "SGD momentum", min=0.0, max=1.0)
+    weight_decay: float = setting(5e-4, "SGD weight decay", min=0.0)
+    batch_size: int = setting(256, "training batch size", min=1)
+    augment: str = setting("none", "augmentation while training", choices=("none", "dsa"))
+    dsa_strategy: str = setting("color_crop_cutout_flip_scale_rotate", "DSA ops used when augment=dsa")
+    seed: int = setting(0, "seed of network initialisation and batch order")
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "paper": {"models": 20, "epochs": 300, "augment": "none"},
+        "paper_dsa": {"models": 20, "epochs": 1000, "augment": "dsa"},
+        "fast": {"models": 5, "epochs": 100, "augment": "none"},
+        "quick": {"models": 2, "epochs": 30, "augment": "none"},
+    }
+
+    def describe(self) -> str:
+        """One line stating the protocol, shown beside every number."""
+        aug = "DSA aug" if self.augment == "dsa" else "no aug"
+        return (
+            f"{self.net}/{self.norm}, K={self.models}, {self.epochs} ep, lr {self.lr} "
+            f"(x0.1 at {self.epochs // 2}), batch {self.batch_size}, {aug}"
+        )

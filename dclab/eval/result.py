@@ -1,0 +1,56 @@
+"""Typed evaluation results: per-network accuracies, mean ± std, and the protocol used."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from dclab.eval.protocol import EvalProtocol
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    accs: tuple[float, ...]  # test accuracy (0..1) of each of the K networks
+    protocol: EvalProtocol
+    dataset: str
+    method: str
+    ipc: int
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accs)
+
+    @property
+    def std(self) -> float:
+        return statistics.pstdev(self.accs) if len(self.accs) > 1 else 0.0
+
+    def summary(self) -> str:
+        return f"{100 * self.mean:.2f} ± {100 * self.std:.2f} %  [{self.protocol.describe()}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "accs": list(self.accs),
+            "protocol": self.protocol.to_dict(),
+            "protocol_text": self.protocol.describe(),
+            "dataset": self.dataset,
+            "method": self.method,
+            "ipc": self.ipc,
+            "seconds": self.seconds,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EvalResult":
+        return cls(
+            accs=tuple(d["accs"]),
+            protocol=EvalProtocol(**d["protocol"]),
+            dataset=d["dataset"],
+            method=d["method"],
+            ipc=int(d["ipc"]),
+            seconds=float(d["seconds"]),
+            extra=dict(d.get("extra", {})),
+        )

@@ -1,0 +1,56 @@
+"""ConvNet-D (the DC/DSA/DM/MTT reference network): D x [conv3x3 -> norm -> act -> pool] -> linear."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from dclab.nets.layers import make_act, make_norm, make_pool
+from dclab.nets.registry import NETS
+
+
+class ConvNet(nn.Module):
+    def __init__(
+        self,
+        channels: int,
+        num_classes: int,
+        image_size: tuple[int, int],
+        width: int = 128,
+        depth: int = 3,
+        norm: str = "instancenorm",
+        act: str = "relu",
+        pool: str = "avgpool",
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in, (h, w) = channels, image_size
+        if (h, w) == (28, 28):
+            h, w = 32, 32  # reference rule: 28x28 input, first conv padding 3 -> works at 32x32
+        for d in range(depth):
+            padding = 3 if d == 0 and tuple(image_size) == (28, 28) else 1
+            layers.append(nn.Conv2d(c_in, width, kernel_size=3, padding=padding))
+            layers.append(make_norm(norm, width, (h, w)))
+            layers.append(make_act(act))
+            if pool != "none":
+                layers.append(make_pool(pool))
+                h, w = max(h // 2, 1), max(w // 2, 1)
+            c_in = width
+        self.features = nn.Sequential(*layers)
+        self.feature_dim = width * h * w
+        self.classifier = nn.Linear(self.feature_dim, num_classes)
+
+    def embed(self, x: Tensor) -> Tensor:
+        return torch.flatten(self.features(x), 1)  # (N, width*h*w)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.embed(x))
+
+
+@NETS.register("convnet")
+def convnet(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ConvNet:
+    return ConvNet(channels, num_classes, image_size, **options)
+
+
+@NETS.register("convnet_bn")
+def convnet_bn(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ConvNet:
+    options.setdefault("norm", "batchnorm")
+    return ConvNet(channels, num_classes, image_size, **options)
