@@ -1,20 +1,26 @@
-"""Data sets: a registry of loaders returning one typed `DatasetBundle`."""
+"""Data sets: a registry of loaders returning one typed `DatasetBundle`.
+
+Every module in this package is imported here, so its `@DATASETS.register` entries exist.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from dclab.data import digits as _digits  # noqa: F401  (registers "digits")
+from dclab.autoload import import_submodules
 from dclab.data.bundle import DatasetBundle
 from dclab.data.errors import DatasetUnavailableError
 from dclab.data.registry import DATASETS, IMAGEFOLDER_PREFIX, default_data_root
 
 __all__ = [
+    "DATASETS",
     "DatasetBundle",
     "DatasetUnavailableError",
     "load_dataset",
     "list_datasets",
     "default_data_root",
 ]
+
+import_submodules(__name__, __path__)
 
 _MEMORY_CACHE: dict[tuple[str, str], DatasetBundle] = {}
 

@@ -1,4 +1,8 @@
-"""Condensation methods behind one stepwise interface (`get_method`, `list_methods`)."""
+"""Condensation methods behind one stepwise interface (`get_method`, `list_methods`).
+
+Every module in this package is imported here, so its `@METHODS.register` classes exist.
+"""
+from dclab.autoload import import_submodules
 from dclab.methods.base import (
     METHODS,
     CondensationMethod,
@@ -9,3 +13,5 @@ from dclab.methods.base import (
 )
 
 __all__ = ["METHODS", "CondensationMethod", "MethodConfig", "StepMetrics", "get_method", "list_methods"]
+
+import_submodules(__name__, __path__)

@@ -1,5 +1,10 @@
-"""Networks: a registry (`get_net`, `list_nets`); every net has `embed(x)`."""
-from dclab.nets import convnet as _convnet  # noqa: F401  (registers convnet, convnet_bn)
+"""Networks: a registry (`get_net`, `list_nets`); every net has `embed(x)`.
+
+Every module in this package is imported here, so its `@NETS.register` entries exist.
+"""
+from dclab.autoload import import_submodules
 from dclab.nets.registry import NETS, get_net, list_nets
 
 __all__ = ["NETS", "get_net", "list_nets"]
+
+import_submodules(__name__, __path__)
