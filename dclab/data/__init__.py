@@ -43,7 +43,7 @@ def load_dataset(
         if name.startswith(IMAGEFOLDER_PREFIX):
             from dclab.data.imagefolder import load_imagefolder
 
-            bundle = load_imagefolder(Path(name[len(IMAGEFOLDER_PREFIX):]))
+            bundle = load_imagefolder(Path(name[len(IMAGEFOLDER_PREFIX):]), cache_root=root_path)
         else:
             bundle = DATASETS.get(name)(root_path, download)
         _MEMORY_CACHE[key] = bundle

@@ -126,6 +126,12 @@ class RunDir:
     def load_snapshot(self, iteration: int) -> torch.Tensor:
         return torch.load(self.path / "snapshots" / f"it_{iteration:08d}.pt", weights_only=True)
 
+    def truncate_snapshots(self, after_iteration: int) -> None:
+        """Delete snapshots past `after_iteration` (on resume from an older checkpoint)."""
+        for it in self.snapshot_iterations():
+            if it > after_iteration:
+                (self.path / "snapshots" / f"it_{it:08d}.pt").unlink(missing_ok=True)
+
     def iter_snapshots(self) -> Iterator[tuple[int, torch.Tensor]]:
         for it in self.snapshot_iterations():
             yield it, self.load_snapshot(it)

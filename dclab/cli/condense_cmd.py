@@ -1,0 +1,150 @@
+"""`python -m dclab condense`: run a condensation in the foreground, writing a run folder.
+
+It drives the same `Job` the app uses (a worker thread running `run_condensation`) and polls its
+snapshot for the progress bar, so Ctrl-C is a clean stop between steps: checkpoint and final set
+are kept and the run can be continued with `JobManager.resume`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, TextIO
+
+from dclab.cli.common import add_data_args, add_device_arg
+from dclab.cli.progress import ProgressBar
+from dclab.config import ConfigError
+from dclab.device import describe_device
+from dclab.eval.protocol import EvalProtocol
+from dclab.jobs import Job, JobManager, PreparedRun, RunSpec
+from dclab.runs import DEFAULT_RUNS_ROOT
+
+NAME = "condense"
+HELP = "condense a data set with a method (foreground, with a progress bar; Ctrl-C stops cleanly)"
+POLL_S = 0.2
+EXIT_STOPPED = 130  # as a shell reports a SIGINT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_data_args(parser, required=True)
+    parser.add_argument("--method", required=True, help="condensation method (see `python -m dclab methods`)")
+    parser.add_argument("--ipc", type=int, required=True, help="synthetic images per class")
+    parser.add_argument("--iterations", type=int, default=None, help="override the method's iterations")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
+    add_device_arg(parser)
+    parser.add_argument("--out", default=str(DEFAULT_RUNS_ROOT), help="runs root; the run folder is created inside")
+    parser.add_argument("--preset", default=None,
+                        help="method preset (paper|cpu); default: cpu on a CPU, paper on a GPU")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one method setting (repeatable)")
+    parser.add_argument("--eval", action="store_true", help="evaluate the final set at the end")
+    parser.add_argument("--eval-every", type=int, default=0, metavar="K",
+                        help="also evaluate every K iterations (recorded in metrics.jsonl)")
+    parser.add_argument("--eval-preset", default="quick", choices=EvalProtocol.preset_names(),
+                        help="evaluation protocol preset (default quick)")
+    parser.add_argument("--label", default="", help="suffix of the run folder name")
+
+
+def parse_settings(items: list[str]) -> dict[str, str]:
+    """['lr_img=1', 'net=convnet'] -> {'lr_img': '1', 'net': 'convnet'}."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    return RunSpec(
+        dataset=args.dataset,
+        method=args.method,
+        ipc=args.ipc,
+        seed=args.seed,
+        device=args.device,
+        preset=args.preset,
+        overrides=parse_settings(args.settings),
+        iterations=args.iterations,
+        eval_every=args.eval_every,
+        eval_protocol={"preset": args.eval_preset},
+        data_root=args.data_root,
+        label=args.label,
+    )
+
+
+def describe_run(prepared: PreparedRun) -> str:
+    """Every config value with where it came from (default / preset / --set)."""
+    s = prepared.spec
+    lines = [
+        f"{prepared.method_class.name} on {prepared.data.name}, IPC {s.ipc}, seed {s.seed}, "
+        f"device {describe_device(prepared.device)}, preset {prepared.preset or '(none)'}"
+    ]
+    sources = prepared.value_sources()
+    config = prepared.config.to_dict()
+    width = max(len(k) for k in config)
+    for key, value in config.items():
+        lines.append(f"  {key:<{width}} = {value!r:<14} [{sources[key]}]")
+    lines.append(f"  snapshots every {prepared.snapshot_every} it, checkpoint every {prepared.checkpoint_every} it")
+    if s.eval_every:
+        lines.append(f"  evaluation every {s.eval_every} it: {prepared.protocol.describe()}")
+    return "\n".join(lines)
+
+
+def follow(job: Job, stream: TextIO) -> None:
+    """Draw the job's progress until it ends; the first Ctrl-C asks it to stop after this step."""
+    bar = ProgressBar(job.prepared.total_iterations, label="condense", stream=stream)
+    while True:
+        try:
+            if job.wait(POLL_S):
+                break
+        except KeyboardInterrupt:
+            stream.write("\nstopping after the current step (checkpoint and final set are kept)...\n")
+            job.stop()
+            continue
+        snap = job.snapshot()
+        loss = f"loss {snap.losses[-1][1]:.4g}" if snap.losses else ""
+        suffix = loss if snap.status == "running" else f"{loss} [{snap.status}]".strip()
+        bar.update(snap.iteration, rate=snap.its_per_s, eta=snap.eta_s, suffix=suffix)
+    snap = job.snapshot()
+    bar.close(snap.iteration, suffix=f"loss {snap.losses[-1][1]:.4g}" if snap.losses else "")
+
+
+def evaluate_final(job: Job, stream: TextIO) -> dict[str, Any]:
+    """Evaluate final.pt with the run's protocol (reusing an eval at the last iteration if any)."""
+    from dclab.eval.evaluate import evaluate_synthetic
+
+    prepared, run_dir = job.prepared, job.run_dir
+    synthetic = run_dir.load_final()
+    iteration = job.snapshot().iteration
+    for rec in reversed(run_dir.read_metrics()):
+        if rec.get("kind") == "eval" and int(rec["iteration"]) == iteration:
+            return rec
+    bar = ProgressBar(prepared.protocol.models, label="evaluate", stream=stream)
+    result = evaluate_synthetic(synthetic, prepared.data, prepared.protocol, device=prepared.device,
+                                progress=bar.callback)
+    bar.close()
+    record = {"kind": "eval", "iteration": iteration, **result.to_dict()}
+    run_dir.append_metrics(record)
+    return record
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    manager = JobManager(args.out)
+    job = manager.submit(spec)  # validates: a bad input raises a one-line user error here
+    print(describe_run(job.prepared), flush=True)
+    print(f"run folder: {job.run_dir.path}", flush=True)
+    try:
+        follow(job, sys.stderr)
+    finally:
+        manager.shutdown()
+    snap = job.snapshot()
+    print(f"{snap.status}: {snap.message}", flush=True)
+    if snap.status == "failed":
+        return 1
+    if args.eval:
+        rec = evaluate_final(job, sys.stderr)
+        print(f"accuracy (iteration {rec['iteration']}): {100 * rec['mean']:.2f} ± {100 * rec['std']:.2f} %  "
+              f"[{rec['protocol_text']}]", flush=True)
+    print(job.run_dir.path, flush=True)
+    return 0 if snap.status == "finished" else EXIT_STOPPED

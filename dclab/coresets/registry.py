@@ -1,0 +1,60 @@
+"""Registry of coreset selectors and `select_coreset`, which turns a selection into a `SyntheticSet`.
+
+A selector is `fn(data, ipc, seed, device, progress) -> Tensor (num_classes, ipc)` of indices
+into `data.x_train`, row c holding the chosen images of class c in selection order.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+from torch import Tensor
+
+from dclab.data.bundle import DatasetBundle
+from dclab.device import resolve_device
+from dclab.registry import Registry
+from dclab.synthetic import SyntheticSet, class_major_labels
+
+Progress = Optional[Callable[[int, int], None]]
+Selector = Callable[[DatasetBundle, int, int, torch.device, Progress], Tensor]
+CORESETS: Registry[Selector] = Registry("coreset")
+
+
+def list_coresets() -> list[str]:
+    return CORESETS.names()
+
+
+def select_coreset(
+    name: str,
+    data: DatasetBundle,
+    ipc: int,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    progress: Progress = None,
+) -> SyntheticSet:
+    """Pick `ipc` real training images per class with coreset `name`; class-major, like a condensed set.
+
+    Raises UnknownNameError (unknown name) or ValueError (IPC out of range), one line each.
+    """
+    selector = CORESETS.get(name)
+    if not 1 <= ipc <= data.min_class_count():
+        raise ValueError(
+            f"IPC must be in 1..{data.min_class_count()} for {data.name} (its smallest class), got {ipc}"
+        )
+    dev = resolve_device(device)
+    idx = selector(data, ipc, seed, dev, progress).cpu()  # (classes, ipc)
+    if idx.shape != (data.num_classes, ipc):
+        raise RuntimeError(f"coreset {name!r} returned indices of shape {tuple(idx.shape)}")
+    flat = idx.reshape(-1)
+    return SyntheticSet(
+        images=data.x_train[flat].detach().cpu().clone(),
+        labels=class_major_labels(data.num_classes, ipc),
+        dataset=data.name,
+        class_names=data.class_names,
+        mean=data.mean,
+        std=data.std,
+        method=name,
+        config={"coreset": name, "ipc": ipc},
+        seed=seed,
+        extras={"indices": flat.clone()},
+    )

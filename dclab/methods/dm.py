@@ -1,0 +1,105 @@
+"""DM: dataset condensation with distribution matching (Zhao & Bilen, WACV 2023).
+
+Each iteration draws a fresh, untrained network (weights frozen) and matches, per class, the mean
+embedding of an (augmented) real batch and of the (identically augmented) synthetic images:
+    L = Σ_c ‖ mean_i f(A_ω(x_ci)) − mean_j f(A_ω(s_cj)) ‖²
+then takes one SGD step on the synthetic images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from dclab.config import setting
+from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
+from dclab.methods.matching import freeze_prefix_, mean_embedding_distance
+
+
+@dataclass(frozen=True)
+class DMConfig(MethodConfig):
+    iterations: int = setting(20000, "number of condensation iterations (one image update each)", min=1)
+    lr_img: float = setting(1.0, "learning rate of the synthetic images (SGD); paper: 1 (10 for IPC >= 100)", min=0.0)
+    batch_real: int = setting(256, "real images per class per iteration", min=1)
+    net_width: int = setting(128, "channels of the ConvNet used for matching", min=1)
+    dsa: bool = setting(True, "apply the same differentiable siamese augmentation to real and synthetic batches")
+    dsa_strategy: str = setting("auto", "DSA ops ('auto' = the published strategy for the data set)")
+    fast: bool = setting(True, "all classes in one forward pass (False = a per-class loop, the reference path)")
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "paper": {"iterations": 20000, "batch_real": 256, "lr_img": 1.0, "net_width": 128},
+        "cpu": {"iterations": 300, "batch_real": 64, "lr_img": 1.0, "net_width": 32},
+    }
+
+    def net_options(self) -> dict[str, Any]:
+        return {**super().net_options(), "width": self.net_width}
+
+
+def dm_class_losses(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
+    """Per-class DM loss with every class (real and synthetic) in ONE forward pass.
+
+    real: (classes, B, C, H, W), syn: (classes, N, C, H, W) -> (classes,).
+    Because real and synthetic images share one batch, a BatchNorm net normalises them with the
+    same batch statistics (as the reference code does for BN); per-sample norms are unaffected.
+    With `subset` = n, adds the same loss for the prefix syn[:, :n] (MDC's subset term).
+    """
+    k, b, n = real.shape[0], real.shape[1], syn.shape[1]
+    emb = net.embed(torch.cat([real.flatten(0, 1), syn.flatten(0, 1)]))  # (k*b + k*n, D)
+    emb_real = emb[: k * b].view(k, b, -1)
+    emb_syn = emb[k * b :].view(k, n, -1)
+    losses = mean_embedding_distance(emb_real, emb_syn)
+    if subset is not None:
+        losses = losses + mean_embedding_distance(emb_real, emb_syn[:, :subset])
+    return losses
+
+
+def dm_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
+    """Plain per-class loop (reference code path for per-sample norms). Same maths, same shapes."""
+    out = []
+    for c in range(real.shape[0]):
+        emb_real = net.embed(real[c])  # (B, D)
+        emb_syn = net.embed(syn[c])  # (N, D)
+        loss = (emb_real.mean(0) - emb_syn.mean(0)).pow(2).sum()
+        if subset is not None:
+            loss = loss + (emb_real.mean(0) - emb_syn[:subset].mean(0)).pow(2).sum()
+        out.append(loss)
+    return torch.stack(out)
+
+
+@METHODS.register("dm")
+class DM(CondensationMethod):
+    """Distribution matching of mean embeddings under random, frozen networks."""
+
+    name = "dm"
+    config_class = DMConfig
+    description = "Distribution Matching (Zhao & Bilen 2023): match mean embeddings of random nets"
+    config: DMConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.real_batch = min(self.config.batch_real, self.data.min_class_count())
+        self.dsa_strategy = resolve_dsa_strategy(self.config.dsa_strategy, self.data.name)
+        self.subset_size: int | None = None  # set by MDC: adds the loss of the prefix S[:subset]
+        self.frozen_count = 0  # set by MDC: first k images per class receive no update
+
+    def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        k, n = self.data.num_classes, self.ipc
+        net = self.new_net()
+        net.train()
+        net.requires_grad_(False)  # the embedding net is never trained
+        real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
+        syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
+        if self.config.dsa:
+            real, syn = draw_siamese(self.dsa_strategy, real, syn, self.generator)
+        use_fast = self.config.fast or self.config.norm == "batchnorm"  # BN: classes must share a batch
+        loss_fn = dm_class_losses if use_fast else dm_class_losses_reference
+        class_losses = loss_fn(net, real, syn, self.subset_size)
+        loss = class_losses.sum()
+        self.optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        freeze_prefix_(self.images, self.optimizer, k, self.frozen_count)
+        self.optimizer.step()
+        return float(loss), tuple(class_losses.detach().cpu().tolist()), {}

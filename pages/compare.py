@@ -1,0 +1,152 @@
+"""Compare: two or more runs side by side — grids, accuracy under one protocol, t-SNE and coverage."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dclab.data import list_datasets, load_dataset
+from dclab.jobs import RunSpec, build_protocol
+from dclab.methods import list_methods
+from dclab.runs.export import synthetic_from_run
+from dclab.viz.figures import tsne_figure
+from dclab.viz.grid import snapshot_grid
+from pages.common import all_runs, eval_board, job_manager, open_run, protocol_settings, task_panel, user_errors
+
+st.title("Compare")
+manager = job_manager()
+
+# ---- one click: DC and DM from the same start ------------------------------------------------------
+with st.expander("Start DC and DM side by side (same data set, IPC, initial images and seed)"):
+    methods = list_methods()
+    missing = [m for m in ("dc", "dm") if m not in methods]
+    c = st.columns(4)
+    datasets = list_datasets()
+    dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
+                             key="pair_dataset")
+    ipc = c[1].number_input("IPC", 1, 50, 10, key="pair_ipc")
+    seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="pair_seed")
+    iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="pair_iterations")
+    if missing:
+        st.warning(f"method(s) {', '.join(missing)} not registered in this build yet")
+    elif st.button("Start DC and DM", key="start_pair", type="primary"):
+        with user_errors():
+            ids = []
+            for m in ("dc", "dm"):
+                job = manager.submit(RunSpec(dataset=dataset, method=m, ipc=int(ipc), seed=int(seed),
+                                             iterations=int(iterations) or None, label="pair"))
+                ids.append(job.id)
+            st.session_state["compare_runs"] = ids
+            st.rerun()
+
+runs = [r.run_id for r in all_runs()]
+if len(runs) < 2:
+    st.info("Compare needs at least two runs.")
+    st.stop()
+default = [r for r in st.session_state.get("compare_runs", runs[:2]) if r in runs] or runs[:2]
+chosen = st.multiselect("runs to compare", runs, default=default, key="compare_select")
+if len(chosen) < 2:
+    st.info("Choose two or more runs.")
+    st.stop()
+live = any(manager.get(r) is not None and not manager.get(r).ended for r in chosen)
+
+
+def grids() -> None:
+    cols = st.columns(len(chosen))
+    for col, rid in zip(cols, chosen):
+        run = open_run(rid)
+        with col:
+            if run is None:
+                st.error(f"run {rid} no longer exists")
+                continue
+            job = manager.get(rid)
+            cfg = run.read_config()
+            ds = cfg["dataset"]
+            st.markdown(f"**{cfg['method']}** · {ds['name']} · IPC {cfg['ipc']} · seed {cfg.get('seed')}")
+            if job is not None:
+                s = job.snapshot()
+                images, where = s.images, f"{s.status}, iteration {s.iteration}/{s.total_iterations}"
+            else:
+                its = run.snapshot_iterations()
+                images = run.load_snapshot(its[-1]) if its else None
+                where = f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}"
+            if images is not None:
+                st.image(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                         caption=f"{rid} ({where})")
+
+
+st.fragment(run_every=1.0 if live else None)(grids)()
+
+# ---- accuracy under one protocol ----------------------------------------------------------------------
+st.subheader("Accuracy (one protocol for all)")
+settings = protocol_settings("compare_eval")
+key = "compare_eval"
+if st.button("Evaluate", key="compare_evaluate"):
+    with user_errors():
+        protocol = build_protocol(settings)
+        sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}
+
+        def task(progress, stop):
+            from dclab.eval.evaluate import evaluate_synthetic
+
+            out, total = {}, len(sets) * protocol.models
+            for i, (rid, syn) in enumerate(sets.items()):
+                data = load_dataset(syn.dataset)
+                out[rid] = evaluate_synthetic(syn, data, protocol, device="auto", stop=stop,
+                                              progress=lambda d, t, i=i: progress(i * protocol.models + d, total))
+                if stop.is_set():
+                    break
+            return out
+
+        eval_board().submit(key, "evaluation", task)
+
+
+def show_accuracy(results) -> None:
+    st.dataframe([{"run": rid, "method": r.method, "IPC": r.ipc,
+                   "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
+                   "protocol": r.protocol.describe()} for rid, r in results.items()], hide_index=True)
+
+
+task_panel(key, show_accuracy)
+
+# ---- t-SNE and coverage ---------------------------------------------------------------------------------
+st.subheader("Real versus synthetic features")
+st.caption("Features: a ConvNet trained on the real training set (cached). t-SNE of a class-stratified "
+           "sample of real points with every synthetic image; coverage = share of real points whose nearest "
+           "synthetic neighbour lies within their 5-NN radius; MMD² with an RBF kernel (median heuristic).")
+tkey = "compare_tsne"
+if st.button("Compute t-SNE and coverage", key="tsne"):
+    with user_errors():
+        sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}
+        names = {s.dataset for s in sets.values()}
+        if len(names) > 1:
+            raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); choose runs of one")
+
+        def tsne_task(progress, stop):
+            from dclab.eval.feature_net import embed_all, trained_feature_net
+            from dclab.viz.coverage import coverage_metrics
+            from dclab.viz.tsne import tsne_real_vs_synthetic
+
+            data = load_dataset(names.pop())
+            progress(0, 3)
+            net = trained_feature_net(data, device="auto")
+            progress(1, 3)
+            real = embed_all(net, data.x_train).cpu()
+            syn = {rid: (embed_all(net, s.images).cpu(), s.labels) for rid, s in sets.items()}
+            coverage = {rid: coverage_metrics(real, f) for rid, (f, _) in syn.items()}
+            progress(2, 3)
+            emb = tsne_real_vs_synthetic(real, data.y_train, syn, seed=0)
+            progress(3, 3)
+            return emb, coverage, data.class_names
+
+        eval_board().submit(tkey, "t-SNE and coverage", tsne_task)
+
+
+def show_tsne(result) -> None:
+    emb, coverage, class_names = result
+    left, right = st.columns([3, 2])
+    left.plotly_chart(tsne_figure(emb, class_names), key="tsne_chart")
+    right.dataframe([{"run": rid, "coverage (5-NN)": round(c.coverage, 3), "MMD²": round(c.mmd2, 4),
+                      "synthetic points": c.num_synthetic, "real points": c.num_real}
+                     for rid, c in coverage.items()], hide_index=True)
+
+
+task_panel(tkey, show_tsne)

@@ -1,0 +1,173 @@
+"""Condense: configure and start a run (form generated from the method's typed config), control it,
+and watch it live: image grid, loss curve, progress, accuracy points; scrub snapshots, export a GIF."""
+from __future__ import annotations
+
+import torch
+import streamlit as st
+
+from dclab.data import list_datasets
+from dclab.device import resolve_device
+from dclab.jobs import RunSpec
+from dclab.methods import get_method, list_methods
+from dclab.methods.base import default_preset
+from dclab.nets import list_nets
+from dclab.viz.figures import loss_figure
+from dclab.viz.grid import snapshot_grid
+from pages.common import (CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, config_form, job_manager, live_job,
+                          open_run, protocol_settings, user_errors)
+
+st.title("Condense")
+manager = job_manager()
+methods = list_methods()
+
+# ---- new run --------------------------------------------------------------------------------
+with st.expander("New run", expanded=not st.session_state.get(CURRENT_RUN)):
+    if not methods:
+        st.warning("No condensation method is registered in this build yet.")
+    else:
+        c = st.columns(4)
+        datasets = list_datasets()
+        dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
+                                 key="dataset")
+        method = c[1].selectbox("method", methods, index=methods.index("dm") if "dm" in methods else 0,
+                                key="method")
+        method_class = get_method(method)
+        if method_class.description:
+            st.caption(method_class.description)
+        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        device = c[2].selectbox("device", devices, key="device")
+        presets = method_class.config_class.preset_names()
+        wanted = default_preset(resolve_device(device), method_class.config_class)
+        preset = c[3].selectbox("preset", presets or [None], key=f"preset_{method}",
+                                index=presets.index(wanted) if wanted in presets else 0,
+                                help="paper = published settings; cpu = small settings for a CPU")
+        c = st.columns(4)
+        ipc = c[0].number_input("images per class (IPC)", 1, 50, 10, key="ipc")
+        seed = c[1].number_input("seed", 0, 2**31 - 1, 0, key="seed")
+        eval_every = c[2].number_input("evaluate every (0 = off)", 0, 100000, 0, key="eval_every",
+                                       help="periodic test accuracy during the run (quick protocol by default)")
+        label = c[3].text_input("label", "", key="label")
+        st.markdown(f"**{method} settings** (`{preset}` preset)")
+        overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
+                                choices={"net": list_nets()})
+        eval_protocol = {}
+        if eval_every:
+            st.markdown("**Periodic evaluation protocol**")
+            eval_protocol = protocol_settings("condense_eval")
+        if st.button("Start", key="start", type="primary"):
+            with user_errors():
+                job = manager.submit(RunSpec(dataset=dataset, method=method, ipc=int(ipc), seed=int(seed),
+                                             device=device, preset=preset, overrides=overrides,
+                                             eval_every=int(eval_every), eval_protocol=eval_protocol,
+                                             label=label))
+                st.session_state[CURRENT_RUN] = job.id
+                st.rerun()
+
+# ---- which run to show ------------------------------------------------------------------------
+run_ids = list(dict.fromkeys([j.id for j in reversed(manager.jobs())] + [r.run_id for r in all_runs()]))
+if not run_ids:
+    st.info("No runs yet: start one above (or use the quick start on Home).")
+    st.stop()
+current = st.session_state.get(CURRENT_RUN)
+if current not in run_ids:
+    current = run_ids[0]
+run_id = st.selectbox("run", run_ids, index=run_ids.index(current), key="view_run")
+st.session_state[CURRENT_RUN] = run_id
+run = open_run(run_id)
+if run is None:
+    st.error(f"run {run_id} no longer exists")
+    st.stop()
+
+# ---- controls -----------------------------------------------------------------------------------
+job = live_job(run_id)
+status = job.status if job is not None else run.read_status().get("status", "unknown")
+c = st.columns(4)
+if c[0].button("Pause", key="pause", disabled=job is None or status != "running"):
+    job.pause()
+if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stopped", "failed", "unknown")):
+    with user_errors():
+        if job is not None and status == "paused":
+            job.resume()
+        else:
+            manager.resume(run_id)
+        st.rerun()
+if c[2].button("Stop", key="stop", disabled=job is None or status not in LIVE_JOB_STATUSES):
+    job.stop()
+c[3].caption(f"status when loaded: **{status}**")
+
+
+# ---- live view ------------------------------------------------------------------------------------
+def _disk_view():
+    """(iteration, total, images, losses, evals, status, message) of a run with no job in this process."""
+    cfg, st_json = run.read_config(), run.read_status()
+    losses, evals = [], []
+    for r in run.read_metrics():
+        if r.get("kind") == "eval":
+            evals.append({"iteration": r["iteration"], "mean": r["mean"], "std": r["std"],
+                          "protocol_text": r.get("protocol_text", "")})
+        elif "loss" in r:
+            losses.append((int(r["iteration"]), float(r["loss"])))
+    its = run.snapshot_iterations()
+    images = run.load_snapshot(its[-1]) if its else None
+    total = st_json.get("total_iterations") or (cfg.get("config") or {}).get("iterations")
+    return (st_json.get("iteration", its[-1] if its else 0), total, images, losses, evals,
+            st_json.get("status", "unknown"), st_json.get("message", ""))
+
+
+def live_view() -> None:
+    cfg = run.read_config()
+    ds = cfg.get("dataset", {})
+    if job is not None:
+        s = job.snapshot()
+        iteration, total, images, losses, evals = s.iteration, s.total_iterations, s.images, s.losses, s.evals
+        state, message, rate, eta = s.status, s.message, s.its_per_s, s.eta_s
+    else:
+        iteration, total, images, losses, evals, state, message = _disk_view()
+        rate = eta = None
+    with st.container(key="live"):
+        speed = f" · {rate:.2f} it/s" if rate else ""
+        eta_text = f" · ETA {eta:.0f} s" if eta is not None else ""
+        st.progress(min(iteration / total, 1.0) if total else 0.0,
+                    text=f"{state} · iteration {iteration}/{total}{speed}{eta_text}")
+        st.caption(f"run {run_id} · iteration {iteration}" + (f" · {message}" if message else ""))
+        left, right = st.columns([1, 1])
+        with left:
+            if images is not None:
+                st.image(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                         caption=f"synthetic images at iteration {iteration} (one row per class)")
+            else:
+                st.info("waiting for the first images…")
+        with right:
+            st.plotly_chart(loss_figure(list(losses), list(evals)), key="loss_chart")
+            if losses:
+                st.caption(f"loss {losses[-1][1]:.5g} at iteration {losses[-1][0]}")
+            for e in evals[-3:]:
+                st.write(f"it {e['iteration']}: **{100 * e['mean']:.2f} ± {100 * e['std']:.2f} %** "
+                         f"— {e['protocol_text']}")
+    if job is not None and state != status:
+        st.rerun()  # the status changed (started, paused, ended): redraw the controls once
+
+
+# polled every second while the run is live; drawn once otherwise
+st.fragment(run_every=1.0 if job is not None and status in LIVE_JOB_STATUSES else None)(live_view)()
+
+# ---- snapshots and GIF -------------------------------------------------------------------------
+st.subheader("Evolution")
+its = run.snapshot_iterations()
+if len(its) >= 1:
+    cfg = run.read_config()
+    ds = cfg.get("dataset", {})
+    pick = st.select_slider("snapshot (iteration)", options=its, value=its[-1], key="snapshot") if len(its) > 1 \
+        else its[0]
+    st.image(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+             caption=f"snapshot at iteration {pick}")
+    if st.button("Build evolution GIF", key="build_gif"):
+        from dclab.runs.export import evolution_gif_bytes
+
+        with user_errors():
+            st.session_state[f"gif_{run_id}"] = evolution_gif_bytes(run)
+    gif = st.session_state.get(f"gif_{run_id}")
+    if gif:
+        st.download_button("Download GIF", gif, file_name=f"{run_id}.gif", mime="image/gif", key="gif")
+else:
+    st.caption("no snapshots saved yet")
