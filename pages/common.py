@@ -173,7 +173,8 @@ def progress_text(done: int, total: int, seconds: float) -> str:
     rate = done / seconds if seconds > 0 and done else None
     eta = (total - done) / rate if rate else None
     eta_s = f", ETA {eta:.0f} s" if eta is not None else ""
-    return f"{done}/{total} ({seconds:.0f} s{eta_s})"
+    pct = 100 * done / total if total else 0.0
+    return f"{pct:.0f} % ({seconds:.0f} s{eta_s})"
 
 
 def task_panel(key: str, render_result) -> None:

@@ -15,7 +15,7 @@ from dclab.cli.progress import ProgressBar
 from dclab.config import ConfigError
 from dclab.device import describe_device
 from dclab.eval.protocol import EvalProtocol
-from dclab.jobs import Job, JobManager, PreparedRun, RunSpec
+from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.runs import DEFAULT_RUNS_ROOT
 
 NAME = "condense"
@@ -91,22 +91,28 @@ def describe_run(prepared: PreparedRun) -> str:
 
 
 def follow(job: Job, stream: TextIO) -> None:
-    """Draw the job's progress until it ends; the first Ctrl-C asks it to stop after this step."""
+    """Draw the job's progress until it ends; Ctrl-C asks it to stop after the current step."""
     bar = ProgressBar(job.prepared.total_iterations, label="condense", stream=stream)
-    while True:
+    shown_evals = len(job.snapshot().evals)
+    while not job.ended:
         try:
-            if job.wait(POLL_S):
-                break
+            job.wait(POLL_S)
+            snap = job.snapshot()
+            for e in snap.evals[shown_evals:]:
+                stream.write(f"\neval at iteration {e['iteration']}: {100 * e['mean']:.2f} ± "
+                             f"{100 * e['std']:.2f} %  [{e['protocol_text']}]\n")
+            shown_evals = len(snap.evals)
+            bar.update(snap.iteration, rate=snap.its_per_s, eta=snap.eta_s, suffix=_suffix(snap))
         except KeyboardInterrupt:
             stream.write("\nstopping after the current step (checkpoint and final set are kept)...\n")
             job.stop()
-            continue
-        snap = job.snapshot()
-        loss = f"loss {snap.losses[-1][1]:.4g}" if snap.losses else ""
-        suffix = loss if snap.status == "running" else f"{loss} [{snap.status}]".strip()
-        bar.update(snap.iteration, rate=snap.its_per_s, eta=snap.eta_s, suffix=suffix)
     snap = job.snapshot()
-    bar.close(snap.iteration, suffix=f"loss {snap.losses[-1][1]:.4g}" if snap.losses else "")
+    bar.close(snap.iteration, suffix=_suffix(snap))
+
+
+def _suffix(snap: JobSnapshot) -> str:
+    loss = f"loss {snap.losses[-1][1]:.4g}" if snap.losses else ""
+    return loss if snap.status == "running" else f"{loss} [{snap.status}]".strip()
 
 
 def evaluate_final(job: Job, stream: TextIO) -> dict[str, Any]:
@@ -139,11 +145,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         manager.shutdown()
     snap = job.snapshot()
-    print(f"{snap.status}: {snap.message}", flush=True)
     if snap.status == "failed":
+        print(f"error: run failed: {snap.message} ({job.run_dir.path})", file=sys.stderr, flush=True)
         return 1
+    print(f"{snap.status}: {snap.message}", flush=True)
     if args.eval:
-        rec = evaluate_final(job, sys.stderr)
+        try:
+            rec = evaluate_final(job, sys.stderr)
+        except KeyboardInterrupt:
+            print(f"\nevaluation interrupted; the run is kept in {job.run_dir.path}", file=sys.stderr, flush=True)
+            return EXIT_STOPPED
         print(f"accuracy (iteration {rec['iteration']}): {100 * rec['mean']:.2f} ± {100 * rec['std']:.2f} %  "
               f"[{rec['protocol_text']}]", flush=True)
     print(job.run_dir.path, flush=True)

@@ -4,7 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from dclab.cli.common import ProgressBar, add_data_args, add_device_arg
+import contextlib
+from typing import Callable, Iterator, Optional
+
+from dclab.cli.common import add_data_args, add_device_arg
+from dclab.cli.progress import ProgressBar
 
 NAME = "evaluate"
 HELP = "train K fresh networks on a run's images (or a coreset) and report test accuracy mean ± std"
@@ -63,8 +67,22 @@ def load_target(args: argparse.Namespace):
 
     CORESETS.get(args.coreset)  # fail on a bad name before loading data
     data = load_dataset(args.dataset, root=args.data_root)
-    bar = None if args.json else ProgressBar(f"{args.coreset} selection")
-    return select_coreset(args.coreset, data, args.ipc, seed=args.seed, device=args.device, progress=bar), data
+    with progress_bar(f"{args.coreset} selection", args.json) as bar:
+        return select_coreset(args.coreset, data, args.ipc, seed=args.seed, device=args.device,
+                              progress=bar), data
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Optional[Callable[[int, int], None]]]:
+    """A `progress(done, total)` callback drawing on stderr (None when quiet), line ended on exit."""
+    if quiet:
+        yield None
+        return
+    bar = ProgressBar(1, label)
+    try:
+        yield bar.callback
+    finally:
+        bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,12 +98,12 @@ def run(args: argparse.Namespace) -> int:
     synthetic, data = load_target(args)
     if tuple(synthetic.images.shape[1:]) != data.shape:
         raise ValueError(f"images of shape {tuple(synthetic.images.shape[1:])} do not fit {data.name} {data.shape}")
-    bar = None if args.json else ProgressBar(f"evaluating ({protocol.net})")
-    result = evaluate_synthetic(synthetic, data, protocol, device=args.device, progress=bar)
+    with progress_bar(f"evaluating ({protocol.net})", args.json) as bar:
+        result = evaluate_synthetic(synthetic, data, protocol, device=args.device, progress=bar)
     cross = {}
     if nets:
-        cross = evaluate_cross_arch(synthetic, data, protocol, nets, device=args.device,
-                                    progress=None if args.json else ProgressBar("cross-architecture"))
+        with progress_bar("cross-architecture", args.json) as bar:
+            cross = evaluate_cross_arch(synthetic, data, protocol, nets, device=args.device, progress=bar)
     if args.json:
         out = result.to_dict()
         if cross:

@@ -95,6 +95,7 @@ def store_cached(path: Path, signature: str, splits: DecodedSplits) -> bool:
         return False
     try:
         torch.save(blob, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared data root should stay readable
         os.replace(tmp, path)
         return True
     except OSError:
@@ -124,18 +125,18 @@ def normalised_bundle(
     source: str,
 ) -> DatasetBundle:
     """uint8 splits -> a `DatasetBundle` normalised with (mean, std); None = per-channel train stats."""
-    x_train = splits.x_train.float().div_(255.0)  # (N, C, H, W) in [0, 1]
     if mean is None or std is None:
-        mean = tuple(float(m) for m in x_train.mean(dim=(0, 2, 3)))
-        std = tuple(float(s) for s in x_train.std(dim=(0, 2, 3)).clamp_min(1e-6))
-    m = torch.tensor(mean).view(1, -1, 1, 1)
-    s = torch.tensor(std).view(1, -1, 1, 1)
-    x_test = splits.x_test.float().div_(255.0)
+        x01 = splits.x_train * torch.tensor(1.0 / 255.0)  # (N, C, H, W) float32 in [0, 1]
+        mean = tuple(float(m) for m in x01.mean(dim=(0, 2, 3), dtype=torch.float64))
+        std = tuple(float(s) for s in x01.std(dim=(0, 2, 3)).clamp_min(1e-6))
+    # (x/255 - mean)/std == x*a + b, done as one promoting multiply (uint8 -> float32) and one add
+    a = (1.0 / (255.0 * torch.tensor(std, dtype=torch.float64))).float().view(1, -1, 1, 1)
+    b = (-torch.tensor(mean, dtype=torch.float64) / torch.tensor(std, dtype=torch.float64)).float().view(1, -1, 1, 1)
     return DatasetBundle(
         name=name,
-        x_train=x_train.sub_(m).div_(s),
+        x_train=(splits.x_train * a).add_(b),
         y_train=splits.y_train.long(),
-        x_test=x_test.sub_(m).div_(s),
+        x_test=(splits.x_test * a).add_(b),
         y_test=splits.y_test.long(),
         class_names=splits.class_names,
         mean=tuple(mean),

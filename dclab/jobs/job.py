@@ -106,7 +106,9 @@ class Job:
 
     @property
     def device_key(self) -> str:
-        return str(self.prepared.device)
+        """The slot a job occupies: 'cpu', 'cuda:0', ... ('cuda' counts as 'cuda:0')."""
+        dev = self.prepared.device
+        return f"{dev.type}:{dev.index or 0}" if dev.type == "cuda" else dev.type
 
     @property
     def status(self) -> str:
@@ -131,6 +133,7 @@ class Job:
         with self._start_lock:
             if self._thread is not None or self.ended or self._control.stop_requested:
                 return
+            self._set(status="running", message="preparing the method")
             self._thread = threading.Thread(target=self._work, name=f"dclab-job-{self.id}", daemon=True)
             self._thread.start()
 

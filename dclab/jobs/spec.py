@@ -146,7 +146,10 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
     if spec.iterations is not None and spec.iterations < 1:
         raise ConfigError(f"iterations must be >= 1, got {spec.iterations}")
     method_class = get_method(spec.method)  # UnknownNameError lists the methods
-    device = resolve_device(spec.device)  # ValueError when e.g. cuda is absent
+    try:
+        device = resolve_device(spec.device)  # ValueError when e.g. cuda is absent
+    except RuntimeError:  # torch.device("banana")
+        raise ConfigError(f"unknown device {spec.device!r}; use auto, cpu, cuda, cuda:N or mps") from None
     data = load_dataset(spec.dataset, root=spec.data_root)  # UnknownNameError / DatasetUnavailableError
     if spec.ipc > data.min_class_count():
         raise ConfigError(

@@ -102,4 +102,4 @@ class DM(CondensationMethod):
         loss.backward()
         freeze_prefix_(self.images, self.optimizer, k, self.frozen_count)
         self.optimizer.step()
-        return float(loss), tuple(class_losses.detach().cpu().tolist()), {}
+        return loss.item(), tuple(class_losses.detach().cpu().tolist()), {}

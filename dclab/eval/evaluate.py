@@ -1,0 +1,215 @@
+"""`evaluate_synthetic`: the evaluation protocol end to end (K fresh nets -> accuracies on real test).
+
+Net i's initial weights, batch order and augmentation draws all come from one generator seeded by
+(protocol.seed, i), so the vectorised and the sequential path compute the same K networks, and a
+result is reproducible from its protocol.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
+from dclab.data.bundle import DatasetBundle
+from dclab.device import resolve_device
+from dclab.eval.protocol import EvalProtocol
+from dclab.eval.result import EvalResult
+from dclab.eval.train import Augment, test_accuracy, train_classifier
+from dclab.eval.vectorized import can_vectorize, test_accuracies_vectorized, train_classifiers_vectorized
+from dclab.nets import get_net
+from dclab.seeding import derive_seed, make_generator
+from dclab.synthetic import SyntheticSet
+
+Progress = Callable[[int, int], None]
+
+
+def model_generator(seed: int, index: int) -> torch.Generator:
+    """The generator of net `index`: seeds its init, then its batch order and augmentation."""
+    digest = hashlib.sha256(f"dclab-eval:{seed}:{index}".encode()).digest()
+    return make_generator(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def build_eval_net(
+    data: DatasetBundle, protocol: EvalProtocol, seed: int, *, pass_norm: bool = True,
+    net_options: dict[str, Any] | None = None,
+) -> nn.Module:
+    """protocol.net with protocol.norm (nets without a `norm` option are built without it).
+
+    net_options: further architecture options, e.g. {"width": 32} for a smaller ConvNet.
+    """
+    kwargs = dict(channels=data.channels, num_classes=data.num_classes, image_size=data.image_size,
+                  seed=seed, **(net_options or {}))
+    if pass_norm:
+        try:
+            return get_net(protocol.net, norm=protocol.norm, **kwargs)
+        except TypeError:  # this architecture has no norm option
+            pass
+    return get_net(protocol.net, **kwargs)
+
+
+def resolve_strategy(protocol: EvalProtocol, dataset_name: str) -> str:
+    """The data set's published strategy, unless protocol.dsa_strategy was changed from the default."""
+    strategy = protocol.dsa_strategy
+    if strategy == DEFAULT_STRATEGY:
+        strategy = dsa_strategy_for(dataset_name)
+    parse_strategy(strategy)  # one-line ValueError on a bad op name
+    return strategy
+
+
+def _check_fits(synthetic: SyntheticSet, data: DatasetBundle) -> None:
+    if tuple(synthetic.images.shape[1:]) != data.shape:
+        raise ValueError(f"images of shape {tuple(synthetic.images.shape[1:])} do not fit {data.name} {data.shape}")
+    if synthetic.num_classes != data.num_classes:
+        raise ValueError(f"set has {synthetic.num_classes} classes, {data.name} has {data.num_classes}")
+
+
+def _targets(synthetic: SyntheticSet) -> Tensor:
+    """(N,) int labels, or (N, classes) soft targets when the set learned its labels."""
+    return synthetic.labels if synthetic.soft_labels is None else synthetic.soft_labels
+
+
+def evaluate_synthetic(
+    synthetic: SyntheticSet,
+    data: DatasetBundle,
+    protocol: EvalProtocol,
+    device: str | torch.device = "auto",
+    progress: Progress | None = None,
+    vectorize: bool = True,
+    stop: threading.Event | None = None,
+    *,
+    net_options: dict[str, Any] | None = None,
+) -> EvalResult:
+    """Train protocol.models fresh nets on `synthetic`, test each on data's test set.
+
+    Vectorised over the K nets with torch.func when the net allows (else sequential, automatically).
+    progress(done, total) counts net-epochs; a set `stop` ends early (extra["stopped"] = True; only
+    finished nets are tested, or the partly trained ones when none finished).
+    net_options: extra architecture options for get_net (e.g. {"width": 32}); kept in result.extra.
+    """
+    return _evaluate(synthetic, data, protocol, device, progress, vectorize, stop, pass_norm=True,
+                     net_options=net_options)
+
+
+def _evaluate(
+    synthetic: SyntheticSet,
+    data: DatasetBundle,
+    protocol: EvalProtocol,
+    device: str | torch.device,
+    progress: Progress | None,
+    vectorize: bool,
+    stop: threading.Event | None,
+    *,
+    pass_norm: bool,
+    net_options: dict[str, Any] | None,
+) -> EvalResult:
+    protocol.validate()
+    _check_fits(synthetic, data)
+    dev = resolve_device(device)
+    started = time.perf_counter()
+    x = synthetic.images.detach().to(dev)  # (N, C, H, W)
+    y = _targets(synthetic).detach().to(dev)
+    x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
+    strategy = resolve_strategy(protocol, data.name) if protocol.augment == "dsa" else None
+
+    k_models, epochs = protocol.models, protocol.epochs
+    gens = [model_generator(protocol.seed, i) for i in range(k_models)]
+    nets = [build_eval_net(data, protocol, derive_seed(g), pass_norm=pass_norm,
+                           net_options=net_options).to(dev) for g in gens]
+    augments: list[Augment] | None = None
+    if strategy is not None:
+        augments = [_dsa(strategy, g) for g in gens]
+    total = k_models * epochs
+    report = progress or (lambda done, tot: None)
+    report(0, total)
+    opt = dict(lr=protocol.lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay,
+               batch_size=protocol.batch_size)
+
+    vectorized = vectorize and k_models > 1 and can_vectorize(nets[0], x[:2])
+    if vectorized:
+        train_classifiers_vectorized(
+            nets, x, y, epochs=epochs, generators=gens, augments=augments, stop=stop,
+            on_epoch=lambda e, _: report(e * k_models, total), **opt,
+        )
+        stopped = stop is not None and stop.is_set()
+        accs = test_accuracies_vectorized(nets, x_test, y_test)
+    else:
+        accs, stopped = [], False
+        for i, net in enumerate(nets):
+            train_classifier(
+                net, x, y, epochs=epochs, generator=gens[i], stop=stop,
+                augment=None if augments is None else augments[i],
+                on_epoch=lambda e, _, i=i: report(i * epochs + e, total), **opt,
+            )
+            stopped = stop is not None and stop.is_set()
+            if stopped and accs:
+                break  # net i is unfinished; report the finished ones
+            accs.append(test_accuracy(net, x_test, y_test))
+            if stopped:
+                break
+    if not stopped:
+        report(total, total)
+    extra: dict[str, Any] = {"vectorized": vectorized, "device": str(dev)}
+    if net_options:
+        extra["net_options"] = dict(net_options)
+    if stopped:
+        extra["stopped"] = True
+    if strategy is not None:
+        extra["dsa_strategy"] = strategy
+    return EvalResult(
+        accs=tuple(accs), protocol=protocol, dataset=data.name, method=synthetic.method,
+        ipc=synthetic.ipc, seconds=time.perf_counter() - started, extra=extra,
+    )
+
+
+def _dsa(strategy: str, generator: torch.Generator) -> Augment:
+    return lambda xb: dsa_augment(xb, strategy, generator)
+
+
+def infer_norm(net: nn.Module) -> str:
+    """The protocol name of the normalisation layer a built net uses (for describing results)."""
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            return "batchnorm"
+        if isinstance(m, nn.GroupNorm):
+            return "instancenorm" if m.num_groups == m.num_channels else "groupnorm"
+        if isinstance(m, nn.LayerNorm):
+            return "layernorm"
+    return "none"
+
+
+def evaluate_cross_arch(
+    synthetic: SyntheticSet,
+    data: DatasetBundle,
+    protocol: EvalProtocol,
+    nets: list[str],
+    device: str | torch.device = "auto",
+    progress: Progress | None = None,
+    *,
+    net_options: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, EvalResult]:
+    """`evaluate_synthetic` with each net in `nets`.
+
+    protocol.norm applies to protocol.net only; other names keep their own default norm (e.g.
+    convnet_bn stays BatchNorm), and each result's protocol states the norm actually used.
+    net_options: optional per-net architecture options, {net name: {option: value}}.
+    """
+    results: dict[str, EvalResult] = {}
+    total = len(nets) * protocol.models * protocol.epochs
+    for j, name in enumerate(nets):
+        same = name == protocol.net
+        opts = (net_options or {}).get(name)
+        proto = replace(protocol, net=name)
+        if not same:
+            probe = build_eval_net(data, proto, seed=0, pass_norm=False, net_options=opts)
+            proto = replace(proto, norm=infer_norm(probe))
+        offset = j * protocol.models * protocol.epochs
+        sub = None if progress is None else (lambda d, _t, o=offset: progress(o + d, total))
+        results[name] = _evaluate(synthetic, data, proto, device, sub, True, None, pass_norm=same,
+                                  net_options=opts)
+    return results

@@ -1,0 +1,66 @@
+"""DSA: DC with differentiable siamese augmentation (Zhao & Bilen, ICML 2021).
+
+Same loop as DC; before matching, the real batch and the synthetic images of each class go
+through the SAME random differentiable transform (mode "S": one op family per call, one draw per
+class), and inner-loop training batches are augmented with independent draws per image.
+Also home of the DSA glue that DM and MDC share (`resolve_dsa_strategy`, `draw_siamese`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import Tensor
+
+from dclab.augment.dsa import dsa_augment, dsa_strategy_for, parse_strategy, sample_dsa
+from dclab.config import ConfigError, setting
+from dclab.methods.base import METHODS
+from dclab.methods.dc import DC, DCConfig
+
+
+def resolve_dsa_strategy(strategy: str, dataset_name: str) -> str:
+    """'auto' -> the published strategy for the data set; otherwise checked, one-line ConfigError."""
+    if strategy == "auto":
+        return dsa_strategy_for(dataset_name)
+    try:
+        parse_strategy(strategy)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return strategy
+
+
+def draw_siamese(strategy: str, real: Tensor, syn: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """One DSA draw with a parameter set per class, applied to both batches.
+
+    real: (classes, B, C, H, W), syn: (classes, N, C, H, W); differentiable w.r.t. syn.
+    """
+    draw = sample_dsa(strategy, num_groups=real.shape[0], generator=generator, device=real.device)
+    return draw.apply(real), draw.apply(syn)
+
+
+@dataclass(frozen=True)
+class DSAConfig(DCConfig):
+    dsa_strategy: str = setting("auto", "DSA ops ('auto' = the published strategy for the data set)")
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = DCConfig.PRESETS
+
+
+@METHODS.register("dsa")
+class DSA(DC):
+    """Gradient matching with siamese augmentation."""
+
+    name = "dsa"
+    config_class = DSAConfig
+    description = "DSA (Zhao & Bilen 2021): gradient matching with differentiable siamese augmentation"
+    config: DSAConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dsa_strategy = resolve_dsa_strategy(self.config.dsa_strategy, self.data.name)
+
+    def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:
+        return draw_siamese(self.dsa_strategy, real, syn, self.generator)
+
+    def _augment_train(self, x: Tensor) -> Tensor:
+        return dsa_augment(x, self.dsa_strategy, self.generator)

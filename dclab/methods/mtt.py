@@ -1,0 +1,147 @@
+"""MTT: Matching Training Trajectories (Cazenavette et al. 2022, "Dataset Distillation by Matching
+Training Trajectories").
+
+Experts trained on real data give parameter trajectories θ*_0..θ*_E (dclab.methods.trajectories).
+Each iteration: pick an expert and a start epoch t < max_start_epoch; the student starts at
+θ̂_0 = θ*_t and takes N SGD steps on synthetic minibatches with a learnable lr α:
+
+    θ̂_{n+1} = θ̂_n − α ∇ℓ(x̃_{b_n}; θ̂_n)                               (paper Eq. 1)
+    L = ‖θ̂_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖²                           (paper Eq. 2)
+
+The student is ONE flat parameter vector (functional_call on views of it), so each step is a
+single fused update and the loss is a vector norm. Images: SGD lr_img, momentum 0.5; α: SGD
+lr_lr, momentum 0.5 (as the authors' code).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dclab.config import ConfigError, setting
+from dclab.data.bundle import DatasetBundle
+from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods.functional import FlatNet, convnet_options
+from dclab.methods.trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
+from dclab.synthetic import SyntheticSet
+
+
+@dataclass(frozen=True)
+class MTTConfig(MethodConfig):
+    """MTT settings. Paper, CIFAR-10 IPC10 (ZCA): syn_steps 30, expert_epochs 2, max_start_epoch 20,
+    lr_img 1000, lr_lr 1e-5, lr_teacher 0.01, batch_syn = all, 100 experts of ConvNet-3 (50 epochs).
+    dclab trains experts without ZCA/DSA and only for max_start_epoch + expert_epochs epochs."""
+
+    iterations: int = setting(5000, "outer iterations", min=1)
+    norm: str = setting(
+        "instancenorm", "normalisation layer of the network",
+        choices=("none", "layernorm", "instancenorm", "groupnorm"),
+    )
+    width: int = setting(128, "ConvNet width (channels)", min=1)
+    depth: int = setting(3, "ConvNet depth (blocks)", min=1)
+    lr_img: float = setting(1000.0, "SGD learning rate of the images (momentum 0.5)", min=0.0)
+    num_experts: int = setting(100, "expert networks in the trajectory buffer", min=1)
+    expert_epochs: int = setting(2, "M: expert epochs the student must match", min=1)
+    max_start_epoch: int = setting(20, "start epoch t is drawn from 0..max_start_epoch-1", min=1)
+    syn_steps: int = setting(30, "N: student steps on synthetic data per iteration", min=1)
+    batch_syn: int = setting(0, "synthetic images per student step (0 = all)", min=0)
+    lr_teacher: float = setting(0.01, "SGD lr of the experts; also the initial student lr α", min=1e-8)
+    lr_lr: float = setting(1e-5, "SGD learning rate of the student lr α (momentum 0.5)", min=0.0)
+    expert_batch: int = setting(256, "batch size of expert training", min=1)
+    expert_seed: int = setting(0, "seed of the expert buffer (shared across runs)")
+    experts_dir: str = setting("", "folder of cached expert buffers ('' = $DCLAB_EXPERTS or ~/.cache/dclab/experts)")
+
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "paper": {"iterations": 5000, "width": 128, "depth": 3, "num_experts": 100, "expert_epochs": 2,
+                  "max_start_epoch": 20, "syn_steps": 30, "lr_img": 1000.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
+        "cpu": {"iterations": 200, "width": 16, "depth": 2, "num_experts": 2, "expert_epochs": 2,
+                "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
+    }
+
+    def net_options(self) -> dict[str, Any]:
+        return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
+
+    def expert_spec(self) -> ExpertSpec:
+        return ExpertSpec(net=self.net, net_options=self.net_options(), num_experts=self.num_experts,
+                          epochs=self.max_start_epoch + self.expert_epochs, lr=self.lr_teacher,
+                          batch_size=self.expert_batch, seed=self.expert_seed)
+
+
+def trajectory_loss(student_end: Tensor, start: Tensor, target: Tensor) -> Tensor:
+    """Eq. 2: ‖θ̂_N − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖² (all (P,))."""
+    return (student_end - target).pow(2).sum() / (start - target).pow(2).sum()
+
+
+def student_trajectory(net: FlatNet, start: Tensor, images: Tensor, labels: Tensor, syn_lr: Tensor,
+                       batches: list[Tensor]) -> Tensor:
+    """θ̂_N after one step per index batch (Eq. 1), differentiable w.r.t. images and syn_lr."""
+    theta = start.detach().clone().requires_grad_(True)  # (P,)
+    for idx in batches:
+        loss = F.cross_entropy(net(theta, images[idx]), labels[idx])
+        (grad,) = torch.autograd.grad(loss, theta, create_graph=True)
+        theta = theta - syn_lr * grad
+    return theta
+
+
+@METHODS.register("mtt")
+class MTT(CondensationMethod):
+    """Matching Training Trajectories with a cached expert buffer."""
+
+    name = "mtt"
+    config_class = MTTConfig
+    description = "Matching Training Trajectories (Cazenavette et al. 2022): student from expert epoch t must reach t+M"
+
+    def __init__(self, data: DatasetBundle, ipc: int, config: MTTConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "auto", progress: Progress | None = None) -> None:
+        super().__init__(data, ipc, config, seed, device)
+        cfg: MTTConfig = self.config  # type: ignore[assignment]
+        self.buffer: ExpertBuffer = build_or_load_buffer(
+            data, cfg.expert_spec(), cache_dir=cfg.experts_dir or None, device=self.device, progress=progress
+        )
+        self.flat_net = FlatNet.wrap(self.new_net())
+        if self.flat_net.numel != self.buffer.trajectories.shape[-1]:
+            raise ConfigError("the cached expert buffer does not match the network; delete it to rebuild")
+        self.syn_lr = torch.tensor(cfg.lr_teacher, device=self.device, requires_grad=True)  # α
+        self.lr_optimizer = torch.optim.SGD([self.syn_lr], lr=cfg.lr_lr, momentum=0.5)
+
+    def _minibatches(self) -> list[Tensor]:
+        cfg: MTTConfig = self.config  # type: ignore[assignment]
+        n = self.images.shape[0]
+        size = cfg.batch_syn or n
+        out: list[Tensor] = []
+        order = torch.randperm(n, generator=self.generator)
+        while len(out) < cfg.syn_steps:  # walk through fresh permutations, as the reference code
+            if order.numel() < size:
+                order = torch.cat([order, torch.randperm(n, generator=self.generator)])
+            out.append(order[:size].to(self.device))
+            order = order[size:]
+        return out
+
+    def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        cfg: MTTConfig = self.config  # type: ignore[assignment]
+        expert = int(torch.randint(self.buffer.num_experts, (1,), generator=self.generator))
+        t = int(torch.randint(cfg.max_start_epoch, (1,), generator=self.generator))
+        start = self.buffer.params(expert, t).to(self.device)
+        target = self.buffer.params(expert, t + cfg.expert_epochs).to(self.device)
+        end = student_trajectory(self.flat_net, start, self.images, self.labels, self.syn_lr, self._minibatches())
+        loss = trajectory_loss(end, start, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.lr_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.lr_optimizer.step()
+        return float(loss.detach()), (), {"syn_lr": float(self.syn_lr.detach()), "start_epoch": float(t)}
+
+    def synthetic_set(self) -> SyntheticSet:
+        return replace(super().synthetic_set(), extras={"syn_lr": float(self.syn_lr.detach())})
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"syn_lr": self.syn_lr.detach().cpu().clone(), "lr_optimizer": self.lr_optimizer.state_dict()}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            self.syn_lr.copy_(state["syn_lr"].to(self.device))
+        self.lr_optimizer.load_state_dict(state["lr_optimizer"])

@@ -1,0 +1,134 @@
+"""Expert-trajectory buffer for MTT: networks trained on real data, parameters saved every epoch.
+
+`build_or_load_buffer(data, spec)` trains `spec.num_experts` networks for `spec.epochs` epochs
+(plain SGD, as MTT's `buffer.py`), stores each expert's flat parameter vector after every epoch
+(epoch 0 = the initialisation), and caches the result on disk under a key made of everything
+that determines it (data set + a fingerprint of its training tensor, net and options, number of
+experts, epochs, lr, batch size, seed). A later call with the same spec loads the file instead
+of retraining.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dclab.data.bundle import DatasetBundle
+from dclab.device import resolve_device
+from dclab.nets import get_net
+from dclab.seeding import derive_seed, make_generator
+
+EXPERTS_DIR_ENV = "DCLAB_EXPERTS"
+Progress = Callable[[int, int], None]
+
+
+def default_experts_dir() -> Path:
+    """$DCLAB_EXPERTS, else ~/.cache/dclab/experts."""
+    return Path(os.environ.get(EXPERTS_DIR_ENV) or Path.home() / ".cache" / "dclab" / "experts")
+
+
+@dataclass(frozen=True)
+class ExpertSpec:
+    """Everything that determines an expert buffer (and so its cache key)."""
+
+    net: str = "convnet"
+    net_options: dict[str, Any] = field(default_factory=dict)
+    num_experts: int = 5
+    epochs: int = 22
+    lr: float = 0.01
+    batch_size: int = 256
+    seed: int = 0
+
+    def key(self, data: DatasetBundle) -> str:
+        """Hash of the spec and the data set (name, size, a checksum of the training images)."""
+        payload = {
+            **asdict(self),
+            "dataset": data.name,
+            "n_train": int(data.x_train.shape[0]),
+            "checksum": round(float(data.x_train.double().sum()), 3),
+        }
+        return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ExpertBuffer:
+    """trajectories: (num_experts, epochs + 1, P) flat parameters; [e, t] = expert e after t epochs."""
+
+    spec: ExpertSpec
+    trajectories: Tensor
+    path: Path | None = None
+
+    @property
+    def num_experts(self) -> int:
+        return int(self.trajectories.shape[0])
+
+    @property
+    def epochs(self) -> int:
+        return int(self.trajectories.shape[1]) - 1
+
+    def params(self, expert: int, epoch: int) -> Tensor:
+        """θ*_{epoch} of `expert`, (P,)."""
+        return self.trajectories[expert, epoch]
+
+
+def train_expert(data: DatasetBundle, spec: ExpertSpec, seed: int, device: torch.device,
+                 on_epoch: Callable[[], None] | None = None) -> Tensor:
+    """One expert's trajectory (epochs + 1, P): SGD (no momentum, no weight decay) on real data."""
+    gen = make_generator(seed)
+    net = get_net(spec.net, channels=data.channels, num_classes=data.num_classes, image_size=data.image_size,
+                  seed=derive_seed(gen), **spec.net_options).to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=spec.lr)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    flat = [torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu()]
+    for _ in range(spec.epochs):
+        order = torch.randperm(x.shape[0], generator=gen).to(device)
+        for i in range(0, x.shape[0], spec.batch_size):
+            idx = order[i:i + spec.batch_size]
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+        flat.append(torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu())
+        if on_epoch is not None:
+            on_epoch()
+    return torch.stack(flat)
+
+
+def build_or_load_buffer(
+    data: DatasetBundle,
+    spec: ExpertSpec,
+    cache_dir: str | Path | None = None,
+    device: str | torch.device = "auto",
+    progress: Progress | None = None,
+) -> ExpertBuffer:
+    """Load the cached buffer for (data, spec) or train it, calling progress(done, total) per epoch."""
+    folder = Path(cache_dir) if cache_dir else default_experts_dir()
+    path = folder / f"{data.name}-{spec.key(data)}.pt"
+    if path.is_file():
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        return ExpertBuffer(spec, stored["trajectories"], path)
+    dev = resolve_device(device)
+    total = spec.num_experts * spec.epochs
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    seeds = make_generator(spec.seed)
+    trajectories = torch.stack(
+        [train_expert(data, spec, derive_seed(seeds), dev, tick) for _ in range(spec.num_experts)]
+    )  # (E, epochs + 1, P)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save({"spec": json.dumps(asdict(spec)), "trajectories": trajectories}, tmp)
+    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    return ExpertBuffer(spec, trajectories, path)

@@ -1,0 +1,81 @@
+"""Evaluate: any run or coreset under a chosen protocol, plus a cross-architecture table (background)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from dclab.data import list_datasets, load_dataset
+from dclab.jobs import build_protocol
+from dclab.nets import list_nets
+from dclab.runs.export import synthetic_from_run
+from pages.common import all_runs, eval_board, open_run, protocol_settings, task_panel, user_errors
+
+st.title("Evaluate")
+st.caption("Train K fresh networks on the set, test each on the real test set; mean ± std with the protocol.")
+try:
+    from dclab.coresets import list_coresets
+except ImportError:  # coresets not in this build
+    def list_coresets() -> list[str]:
+        return []
+
+sources = ["run"] + (["coreset"] if list_coresets() else [])
+source = st.radio("what to evaluate", sources, horizontal=True, key="ev_source")
+runs = [r.run_id for r in all_runs()]
+if source == "run":
+    if not runs:
+        st.info("No runs yet.")
+        st.stop()
+    run_id = st.selectbox("run", runs, key="ev_run")
+else:
+    c = st.columns(4)
+    datasets = list_datasets()
+    co_name = c[0].selectbox("coreset", list_coresets(), key="ev_coreset")
+    co_data = c[1].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
+                             key="ev_dataset")
+    co_ipc = c[2].number_input("IPC", 1, 500, 10, key="ev_ipc")
+    co_seed = c[3].number_input("seed", 0, 2**31 - 1, 0, key="ev_seed")
+
+settings = protocol_settings("ev", with_net=True)
+cross = st.multiselect("cross-architecture: also train these networks", list_nets(), key="ev_cross")
+key = "evaluate_page"
+if st.button("Evaluate", key="evaluate", type="primary"):
+    with user_errors():
+        protocol = build_protocol(settings)
+        if source == "run":
+            syn, what = synthetic_from_run(open_run(run_id)), run_id
+        else:
+            syn, what = None, f"{co_name} coreset, {co_data}, IPC {co_ipc}, seed {co_seed}"
+            load_dataset(co_data)  # fail here, in the page, if it is unavailable
+
+        def task(progress, stop):
+            from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
+
+            s = syn
+            if s is None:
+                from dclab.coresets import select_coreset
+
+                s = select_coreset(co_name, load_dataset(co_data), int(co_ipc), seed=int(co_seed))
+            data = load_dataset(s.dataset)
+            steps = 1 + len(cross)
+            main = evaluate_synthetic(s, data, protocol, progress=lambda d, t: progress(1000 * d // max(t, 1),
+                                                                                        steps * 1000), stop=stop)
+            table = {}
+            if cross and not stop.is_set():
+                table = evaluate_cross_arch(s, data, protocol, list(cross), progress=lambda d, t: progress(
+                    1000 + 1000 * len(cross) * d // max(t, 1), steps * 1000))
+            return what, main, table
+
+        eval_board().submit(key, f"evaluation of {what}", task)
+
+
+def show(result) -> None:
+    what, main, table = result
+    st.metric(f"{what}", f"{100 * main.mean:.2f} ± {100 * main.std:.2f} %")
+    st.caption(f"protocol: {main.protocol.describe()} · accuracies: "
+               + ", ".join(f"{100 * a:.1f}" for a in main.accs))
+    if table:
+        st.markdown("**Cross-architecture** (trained on the same set)")
+        st.dataframe([{"network": net, "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
+                       "protocol": r.protocol.describe()} for net, r in table.items()], hide_index=True)
+
+
+task_panel(key, show)
