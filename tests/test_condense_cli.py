@@ -15,6 +15,7 @@ import torch
 from dclab.cli.main import main
 from dclab.cli.progress import ProgressBar, format_duration
 from dclab.methods import get_method, list_methods
+from dclab.jobs import JobManager, RunSpec
 from dclab.runs import RunDir
 
 TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "net_width=16"]
@@ -78,11 +79,12 @@ def test_condense_eval_every_reports_periodic_evals_and_reuses_the_last(tmp_path
         ["--dataset", "no-such-data"],
         ["--device", "banana"],
         ["--ipc", "two"],
+        ["--resume", "no/such/run"],
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args):
     rc = run_cli(condense(tmp_path, *args))
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert rc == 2
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert RunDir.list(tmp_path / "runs") == [], "no run folder for rejected input"
@@ -98,7 +100,7 @@ def run_cli(argv: list[str]) -> int:
 
 def test_nan_setting_fails_with_exit_1_and_keeps_the_checkpoint(tmp_path, capsys):
     assert main(condense(tmp_path, "--iterations", "5", "--set", "lr_img=nan")) == 1
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert "failed" in err and "iteration 1" in err
     run = RunDir.list(tmp_path / "runs")[0]
     assert run.read_status()["status"] == "failed"
@@ -126,6 +128,20 @@ def test_ctrl_c_stops_cleanly_keeping_checkpoint_and_final(tmp_path, capsys):
     assert run.read_status()["status"] == "stopped"
     ckpt = run.load_checkpoint()
     assert ckpt["iteration"] >= 2 and torch.equal(run.load_final().images, ckpt["images"])
+
+
+def test_resume_continues_a_stopped_run_to_the_end(tmp_path, capsys):
+    manager = JobManager(tmp_path / "runs")
+    job = manager.submit(RunSpec("digits", "dm", 2, iterations=8, overrides={"batch_real": "32", "net_width": "16"}))
+    job.pause()  # takes effect before (or right after) the first step
+    assert job.run_dir.path.is_dir()
+    job.stop()
+    assert job.wait(120) and job.status == "stopped" and job.snapshot().iteration < 8
+    assert main(["condense", "--resume", str(job.run_dir.path), "--out", str(tmp_path / "runs")]) == 0
+    run = RunDir.open(capsys.readouterr().out.strip().splitlines()[-1])
+    assert run.path == job.run_dir.path and run.read_status()["status"] == "finished"
+    assert [r["iteration"] for r in run.read_metrics()] == list(range(1, 9))
+    assert run_cli(["condense", "--resume", str(run.path), "--out", str(tmp_path / "runs")]) == 2  # finished
 
 
 @pytest.mark.parametrize("name", list_methods())

@@ -24,7 +24,7 @@ ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WAIT_MS = 60_000
+WAIT_MS = 120_000  # generous: the CI machine may be shared and slow
 
 pytestmark = pytest.mark.browser
 
@@ -132,22 +132,23 @@ def test_quick_start_live_stop_and_runs(page, server):
     line = pg.locator(".st-key-live .js-plotly-plot .scatterlayer path.js-line").first
     line.wait_for(timeout=WAIT_MS)
     first_src, first_path = img.get_attribute("src"), line.get_attribute("d")
-    changes, last_src = [], first_src
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
+    changes, last_src, later_path = [], first_src, first_path
+    watch_start = time.monotonic()
+    deadline = watch_start + 90
+    while time.monotonic() < deadline and (len(changes) < 4 or later_path == first_path):
         src = pg.locator(".st-key-live [data-testid='stImage'] img").first.get_attribute("src")
         if src != last_src:
             changes.append(time.monotonic())
             last_src = src
+        later_path = pg.locator(".st-key-live .js-plotly-plot .scatterlayer path.js-line").first.get_attribute("d")
         pg.wait_for_timeout(50)
     assert len(changes) >= 2, "the image did not refresh on its own"
-    later_path = pg.locator(".st-key-live .js-plotly-plot .scatterlayer path.js-line").first.get_attribute("d")
     assert later_path != first_path, "the loss curve did not change on its own"
     intervals = [b - a for a, b in zip(changes, changes[1:])]
     refresh_s = statistics.median(intervals) if intervals else float("nan")
     (ARTIFACTS / "timings.txt").write_text(
         f"start->first image: {first_image_s:.2f} s\nmedian image refresh interval: {refresh_s:.2f} s "
-        f"({len(changes)} changes in 8 s)\n")
+        f"({len(changes)} changes in {changes[-1] - watch_start:.1f} s)\n")
     print(f"\nstart->first image {first_image_s:.2f} s; refresh interval {refresh_s:.2f} s")
     pg.screenshot(path=str(ARTIFACTS / "02_condense_live.png"), full_page=True)
     _no_exception(pg)

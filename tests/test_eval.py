@@ -22,6 +22,7 @@ from dclab.synthetic import SyntheticSet, class_major_labels
 
 SMALL = {"width": 16}
 TINY = EvalProtocol(models=2, epochs=3, batch_size=25)
+SHORT = EvalProtocol(models=2, epochs=8, batch_size=10)  # 80 steps: learns, drift still tiny
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +67,16 @@ def test_vectorized_training_matches_sequential(real_set, targets, augment):
 
 
 def test_evaluate_vectorized_equals_sequential(digits, real_set):
-    vec = evaluate_synthetic(real_set, digits, TINY, device="cpu", net_options=SMALL)
-    seq = evaluate_synthetic(real_set, digits, TINY, device="cpu", vectorize=False, net_options=SMALL)
+    vec = evaluate_synthetic(real_set, digits, SHORT, device="cpu", net_options=SMALL)
+    seq = evaluate_synthetic(real_set, digits, SHORT, device="cpu", vectorize=False, net_options=SMALL)
     assert vec.extra["vectorized"] and not seq.extra["vectorized"]
     assert len(vec.accs) == len(seq.accs) == 2
+    assert vec.mean > 0.15  # it learned something (chance 0.10), so the comparison means something
     for a, b in zip(vec.accs, seq.accs):
-        assert abs(a - b) <= 2 / digits.x_test.shape[0]
-    again = evaluate_synthetic(real_set, digits, TINY, device="cpu", net_options=SMALL)
+        assert abs(a - b) <= 3 / digits.x_test.shape[0]  # float drift of vmapped convs only
+    again = evaluate_synthetic(real_set, digits, SHORT, device="cpu", net_options=SMALL)
     assert again.accs == vec.accs  # reproducible from protocol.seed
-    other = evaluate_synthetic(real_set, digits, replace(TINY, seed=1), device="cpu", net_options=SMALL)
+    other = evaluate_synthetic(real_set, digits, replace(SHORT, seed=1), device="cpu", net_options=SMALL)
     assert other.accs != vec.accs
 
 
@@ -85,10 +87,10 @@ def test_real_images_learn_well_above_chance(digits, real_set):
 
 
 def test_dsa_protocol_trains_and_records_strategy(digits, real_set):
-    protocol = replace(TINY, augment="dsa")
+    protocol = replace(SHORT, augment="dsa")
     result = evaluate_synthetic(real_set, digits, protocol, device="cpu", net_options=SMALL)
     assert result.extra["dsa_strategy"] == "color_crop_cutout_scale_rotate"  # digits: no flip
-    plain = evaluate_synthetic(real_set, digits, TINY, device="cpu", net_options=SMALL)
+    plain = evaluate_synthetic(real_set, digits, SHORT, device="cpu", net_options=SMALL)
     assert result.accs != plain.accs  # augmentation changed the training
 
 

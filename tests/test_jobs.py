@@ -220,7 +220,7 @@ def test_periodic_evaluation_records_eval_entries(manager):
     ],
 )
 def test_submit_rejects_bad_input_with_one_line_and_no_run_folder(manager, bad, error):
-    fields = dict(dataset="digits", method=METHOD, ipc=2, overrides=dict(TINY)) | bad
+    fields = {"dataset": "digits", "method": METHOD, "ipc": 2, "overrides": dict(TINY)} | bad
     with pytest.raises(error) as info:
         manager.submit(RunSpec(**fields))
     assert "\n" not in str(info.value) and str(info.value)

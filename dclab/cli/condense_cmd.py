@@ -25,9 +25,11 @@ EXIT_STOPPED = 130  # as a shell reports a SIGINT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_data_args(parser, required=True)
-    parser.add_argument("--method", required=True, help="condensation method (see `python -m dclab methods`)")
-    parser.add_argument("--ipc", type=int, required=True, help="synthetic images per class")
+    add_data_args(parser)
+    parser.add_argument("--method", help="condensation method (see `python -m dclab methods`)")
+    parser.add_argument("--ipc", type=int, help="synthetic images per class")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue a stopped/failed run from its checkpoint (its own settings)")
     parser.add_argument("--iterations", type=int, default=None, help="override the method's iterations")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same images)")
     add_device_arg(parser)
@@ -75,10 +77,9 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
 def describe_run(prepared: PreparedRun) -> str:
     """Every config value with where it came from (default / preset / --set)."""
     s = prepared.spec
-    lines = [
-        f"{prepared.method_class.name} on {prepared.data.name}, IPC {s.ipc}, seed {s.seed}, "
-        f"device {describe_device(prepared.device)}, preset {prepared.preset or '(none)'}"
-    ]
+    head = (f"{prepared.method_class.name} on {prepared.data.name}, IPC {s.ipc}, seed {s.seed}, "
+            f"device {describe_device(prepared.device)}, preset {prepared.preset or '(none)'}")
+    lines = [head]
     sources = prepared.value_sources()
     config = prepared.config.to_dict()
     width = max(len(k) for k in config)
@@ -134,10 +135,21 @@ def evaluate_final(job: Job, stream: TextIO) -> dict[str, Any]:
     return record
 
 
+def start_job(manager: JobManager, args: argparse.Namespace) -> Job:
+    """Submit a new run, or resume one; a bad input raises a one-line user error here."""
+    given = [f"--{k}" for k in ("dataset", "method", "ipc") if getattr(args, k) is not None]
+    if args.resume:
+        if given:
+            raise ValueError(f"--resume continues with the run's own settings; drop {', '.join(given)}")
+        return manager.resume(args.resume)
+    if len(given) < 3:
+        raise ValueError("--dataset, --method and --ipc are required (or --resume RUN_DIR)")
+    return manager.submit(spec_from_args(args))
+
+
 def run(args: argparse.Namespace) -> int:
-    spec = spec_from_args(args)
     manager = JobManager(args.out)
-    job = manager.submit(spec)  # validates: a bad input raises a one-line user error here
+    job = start_job(manager, args)
     print(describe_run(job.prepared), flush=True)
     print(f"run folder: {job.run_dir.path}", flush=True)
     try:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-
 import contextlib
+import json
 from typing import Callable, Iterator, Optional
 
 from dclab.cli.common import add_data_args, add_device_arg

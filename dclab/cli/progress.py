@@ -5,6 +5,7 @@ writes a plain line at most every `PIPE_REFRESH_S`, so logs stay readable.
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
@@ -15,9 +16,9 @@ PIPE_REFRESH_S = 5.0
 
 def format_duration(seconds: float | None) -> str:
     """'1:02:03', '4:05', or '?' when unknown."""
-    if seconds is None or seconds != seconds or seconds == float("inf"):
+    if seconds is None or not math.isfinite(seconds):
         return "?"
-    s = int(round(seconds))
+    s = round(seconds)
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -8,6 +8,7 @@ pixels are cached under the data root (`.dclab_cache/`, keyed by a hash of the f
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,6 @@ from dclab.data.errors import DatasetUnavailableError
 from dclab.data.registry import IMAGEFOLDER_PREFIX, default_data_root
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-_JPEG_SUFFIXES = (".jpg", ".jpeg")
 _GRAY_MODES = ("1", "L", "I", "I;16", "F", "LA")
 
 
@@ -58,58 +58,25 @@ def list_images(split_dir: Path, class_names: tuple[str, ...] | None = None) -> 
 
 def decode_pil(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
     """One image as (H, W, C) uint8 in `mode` ("L" or "RGB"), resized to `size` = (W, H) if needed."""
-    with Image.open(path) as im:
-        im = im.convert(mode)
+    with Image.open(io.BytesIO(path.read_bytes())) as im:  # one read, no seeks on the file
+        if im.mode != mode:
+            im = im.convert(mode)
         if im.size != size:
             im = im.resize(size, Image.BILINEAR)
         arr = np.asarray(im)
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def decode_images(files: list[Path], mode: str, size: tuple[int, int], fast: bool = True) -> Tensor:
-    """Decode `files` into one (N, C, H, W) uint8 tensor.
-
-    PIL decodes every image; with `fast`, JPEGs go through torchvision's batched libjpeg decoder
-    first (the same pixels, about twice as fast), and any it cannot handle fall back to PIL.
-    """
-    channels = 1 if mode == "L" else 3
+def decode_images(files: list[Path], mode: str, size: tuple[int, int]) -> Tensor:
+    """Decode `files` with PIL into one (N, C, H, W) uint8 tensor (written in place, no list)."""
     w, h = size
-    out = torch.empty((len(files), channels, h, w), dtype=torch.uint8)
-    todo = list(range(len(files)))
-    if fast and files:
-        todo = _decode_jpegs_fast(files, out, mode)
-    for i in todo:
-        out[i] = torch.from_numpy(decode_pil(files[i], mode, size).copy()).permute(2, 0, 1)
-    return out
+    out = np.empty((len(files), h, w, 1 if mode == "L" else 3), dtype=np.uint8)  # (N, H, W, C)
+    for i, f in enumerate(files):
+        out[i] = decode_pil(f, mode, size)
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
 
 
-def _decode_jpegs_fast(files: list[Path], out: Tensor, mode: str) -> list[int]:
-    """Fill `out` with batched JPEG decodes; returns the indices still to decode with PIL."""
-    try:
-        from torchvision.io import ImageReadMode, decode_jpeg
-    except ImportError:
-        return list(range(len(files)))
-    read_mode = ImageReadMode.GRAY if mode == "L" else ImageReadMode.RGB
-    jpeg_idx = [i for i, f in enumerate(files) if f.suffix.lower() in _JPEG_SUFFIXES]
-    rest = [i for i, f in enumerate(files) if f.suffix.lower() not in _JPEG_SUFFIXES]
-    chunk = 4096
-    for start in range(0, len(jpeg_idx), chunk):
-        idx = jpeg_idx[start:start + chunk]
-        blobs = [torch.frombuffer(bytearray(files[i].read_bytes()), dtype=torch.uint8) for i in idx]
-        try:
-            decoded = decode_jpeg(blobs, mode=read_mode)
-        except RuntimeError:  # a malformed or exotic JPEG in the chunk: let PIL do the chunk
-            rest += idx
-            continue
-        for i, img in zip(idx, decoded):
-            if img.shape == out.shape[1:]:
-                out[i] = img  # (C, H, W)
-            else:
-                rest.append(i)  # different size: PIL resizes it
-    return sorted(rest)
-
-
-def decode_imagefolder(path: Path, fast: bool = True) -> DecodedSplits:
+def decode_imagefolder(path: Path) -> DecodedSplits:
     """Read both splits of an image folder into uint8 tensors."""
     classes, train_files, train_labels = list_images(path / "train")
     _, test_files, test_labels = list_images(path / "test", classes)
@@ -119,9 +86,9 @@ def decode_imagefolder(path: Path, fast: bool = True) -> DecodedSplits:
         mode = "L" if first.mode in _GRAY_MODES else "RGB"
         size = first.size  # (W, H)
     return DecodedSplits(
-        x_train=decode_images(train_files, mode, size, fast),
+        x_train=decode_images(train_files, mode, size),
         y_train=torch.tensor(train_labels, dtype=torch.int64),
-        x_test=decode_images(test_files, mode, size, fast),
+        x_test=decode_images(test_files, mode, size),
         y_test=torch.tensor(test_labels, dtype=torch.int64),
         class_names=classes,
     )

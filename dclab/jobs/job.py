@@ -11,14 +11,15 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from dclab.eval.result import EvalResult
-from dclab.jobs.runner import TERMINAL, RunControl, RunOutcome, run_condensation
+from dclab.jobs.runner import RunControl, RunOutcome, run_condensation
 from dclab.jobs.spec import PreparedRun, RunSpec
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
@@ -206,12 +207,13 @@ class Job:
 
     def on_status(self, status: str, message: str, method: CondensationMethod | None) -> None:
         fields: dict[str, Any] = {"status": status, "message": message}
-        if status == "running":
-            self._rate.restart(time.monotonic())
         if method is not None and status != "failed":  # a failed state may be NaN: keep the last good
             fields["images"] = method.images.detach().cpu().clone()
             fields["iteration"] = method.iteration
         self._set(**fields)
+        if status == "running":
+            with self._lock:
+                self._rate.restart(time.monotonic())  # a pause is not slowness
 
     def on_step(self, metrics: StepMetrics, method: CondensationMethod) -> None:
         now = time.monotonic()

@@ -8,8 +8,9 @@ evaluation protocol and the run folder's config.json, for fresh runs and for res
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
