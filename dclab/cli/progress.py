@@ -36,6 +36,7 @@ class ProgressBar:
         self._start = time.monotonic()
         self._last_draw = float("-inf")
         self._line = ""
+        self._drawn: tuple[int, str] | None = None  # (done, suffix) of the last line drawn
 
     def render(self, done: int, rate: float | None = None, eta: float | None = None, suffix: str = "") -> str:
         """The bar as one line of text, e.g. '[#####.....] 50/100 12.3 it/s ETA 0:04 loss 0.12'."""
@@ -57,6 +58,7 @@ class ProgressBar:
         if not force and now - self._last_draw < (TTY_REFRESH_S if self._tty else PIPE_REFRESH_S):
             return
         self._last_draw = now
+        self._drawn = (done, suffix)
         line = self.render(done, rate, eta, suffix)
         if self._tty:
             pad = " " * max(0, len(self._line) - len(line))
@@ -68,7 +70,7 @@ class ProgressBar:
 
     def close(self, done: int | None = None, suffix: str = "") -> None:
         """Draw the final state and end the line."""
-        if done is not None:
+        if done is not None and self._drawn != (done, suffix):
             self.update(done, suffix=suffix, force=True)
         if self._tty:
             self.stream.write("\n")

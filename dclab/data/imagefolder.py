@@ -3,7 +3,7 @@
 Class names are the train sub-folder names, sorted. Every image is converted to the mode of the
 first one (grayscale -> 1 channel, else RGB) and, if its size differs, resized to the first
 image's size. Normalisation uses per-channel mean/std of the train split unless given. Decoded
-pixels are cached under the data root (`.dclab_cache/`, keyed by a hash of the folder path).
+and normalised tensors are cached under the data root (`.dclab_cache/`, keyed by a hash of the folder path).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PIL import Image
 from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle
-from dclab.data.cache import DecodedSplits, cached_decode, normalised_bundle
+from dclab.data.cache import DecodedSplits, cached_bundle, normalised_bundle
 from dclab.data.errors import DatasetUnavailableError
 from dclab.data.registry import IMAGEFOLDER_PREFIX, default_data_root
 
@@ -115,5 +115,9 @@ def load_imagefolder(
         raise DatasetUnavailableError(f"imagefolder {path}: {detail}")
     root = cache_root if cache_root is not None else default_data_root()
     key = "imagefolder-" + hashlib.sha1(str(path).encode()).hexdigest()[:16]
-    splits = cached_decode(root, key, imagefolder_sources(path), lambda: decode_imagefolder(path))
-    return normalised_bundle(name or f"{IMAGEFOLDER_PREFIX}{path}", splits, mean, std, source=str(path))
+    name = name or f"{IMAGEFOLDER_PREFIX}{path}"
+    return cached_bundle(
+        root, key, imagefolder_sources(path),
+        lambda: normalised_bundle(name, decode_imagefolder(path), mean, std, source=str(path)),
+        extra=repr((name, mean, std)),
+    )

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from dclab.data.bundle import DatasetBundle
-from dclab.data.cache import DecodedSplits, cache_path, cached_decode, load_cached, normalised_bundle
+from dclab.data.cache import DecodedSplits, cache_path, cached_bundle, load_cached, normalised_bundle
 from dclab.data.errors import DatasetUnavailableError
 from dclab.data.idx import read_idx
 from dclab.data.imagefolder import decode_imagefolder, imagefolder_check, imagefolder_sources
@@ -61,9 +61,11 @@ class TorchvisionSet:
                 raise DatasetUnavailableError(
                     f"{self.name} is not available: expected {self.expected(root)} ({reason})"
                 )
-            return normalised_bundle(self.name, orphan, self.mean, self.std, source=str(cache_path(root, self.name)))
-        splits = cached_decode(root, self.name, found.sources, found.read)
-        return normalised_bundle(self.name, splits, self.mean, self.std, source=str(found.where))
+            return orphan
+        return cached_bundle(
+            root, self.name, found.sources,
+            lambda: normalised_bundle(self.name, found.read(), self.mean, self.std, source=str(found.where)),
+        )
 
     def check(self, root: Path) -> tuple[bool, str]:
         found = self.locate(root)

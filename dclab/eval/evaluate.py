@@ -39,13 +39,15 @@ def build_eval_net(
     data: DatasetBundle, protocol: EvalProtocol, seed: int, *, pass_norm: bool = True,
     net_options: dict[str, Any] | None = None,
 ) -> nn.Module:
-    """protocol.net with protocol.norm (nets without a `norm` option are built without it).
+    """protocol.net with protocol.norm.
 
-    net_options: further architecture options, e.g. {"width": 32} for a smaller ConvNet.
+    Nets without a `norm` option, and `*_bn` variants (whose name fixes BatchNorm), are built with
+    their own norm; `infer_norm` then names it. net_options: further architecture options, e.g.
+    {"width": 32} for a smaller ConvNet.
     """
     kwargs = dict(channels=data.channels, num_classes=data.num_classes, image_size=data.image_size,
                   seed=seed, **(net_options or {}))
-    if pass_norm:
+    if pass_norm and not protocol.net.endswith("_bn"):
         try:
             return get_net(protocol.net, norm=protocol.norm, **kwargs)
         except TypeError:  # this architecture has no norm option
@@ -121,6 +123,7 @@ def _evaluate(
     gens = [model_generator(protocol.seed, i) for i in range(k_models)]
     nets = [build_eval_net(data, protocol, derive_seed(g), pass_norm=pass_norm,
                            net_options=net_options).to(dev) for g in gens]
+    protocol = replace(protocol, norm=infer_norm(nets[0]))  # state the norm actually trained
     augments: list[Augment] | None = None
     if strategy is not None:
         augments = [_dsa(strategy, g) for g in gens]
@@ -205,9 +208,6 @@ def evaluate_cross_arch(
         same = name == protocol.net
         opts = (net_options or {}).get(name)
         proto = replace(protocol, net=name)
-        if not same:
-            probe = build_eval_net(data, proto, seed=0, pass_norm=False, net_options=opts)
-            proto = replace(proto, norm=infer_norm(probe))
         offset = j * protocol.models * protocol.epochs
         sub = None if progress is None else (lambda d, _t, o=offset: progress(o + d, total))
         results[name] = _evaluate(synthetic, data, proto, device, sub, True, None, pass_norm=same,

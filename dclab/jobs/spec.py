@@ -127,10 +127,15 @@ class PreparedRun:
         }
 
     def _overrides(self) -> dict[str, Any]:
-        overrides = dict(self.spec.overrides)
-        if self.spec.iterations is not None:
-            overrides["iterations"] = self.spec.iterations
-        return overrides
+        return method_overrides(self.spec)
+
+
+def method_overrides(spec: RunSpec) -> dict[str, Any]:
+    """spec.overrides plus the `iterations` shortcut."""
+    overrides = dict(spec.overrides)
+    if spec.iterations is not None:
+        overrides["iterations"] = spec.iterations
+    return overrides
 
 
 def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedRun:
@@ -157,14 +162,11 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
             f"IPC {spec.ipc} is larger than the smallest class of {data.name} ({data.min_class_count()} images)"
         )
     config_class = method_class.config_class
-    overrides = dict(spec.overrides)
-    if spec.iterations is not None:
-        overrides["iterations"] = spec.iterations
     if stored is not None:
         preset, config = stored.get("preset"), config_class.build(None, stored["config"])
     else:
         preset = spec.preset if spec.preset is not None else default_preset(device, config_class)
-        config = config_class.build(preset, overrides)
+        config = config_class.build(preset, method_overrides(spec))
     protocol = build_protocol(spec.eval_protocol)
     total = config.iterations
     return PreparedRun(
