@@ -4,12 +4,12 @@ import streamlit as st
 st.set_page_config(page_title="dclab — dataset condensation lab", page_icon="🧪", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/condense.py", title="Condense", icon="🧪"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️"),
-    st.Page("pages/multisize.py", title="Multisize", icon="📈"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon="🎯"),
-    st.Page("pages/runs.py", title="Runs", icon="🗂️"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/condense.py", title="Condense", icon=":material/science:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/multisize.py", title="Multisize", icon=":material/stacked_line_chart:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:"),
 ]
 
 st.navigation(PAGES).run()

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{data.name}: {images.shape[0]} images, K={args.models}, {args.epochs} epochs, "
           f"{args.net}{'' if options is None else options}, {args.augment} aug, "
           f"{describe_device(device)}, torch threads {torch.get_num_threads()}")
-    evaluate_synthetic(subset, data, protocol.replace(models=2, epochs=1), device, net_options=options)  # warm-up
+    evaluate_synthetic(subset, data, protocol.replace(models=2, epochs=1), device, vectorize=True,
+                       net_options=options)  # warm-up
     timings = {}
     results = {}
     for name, vectorize in (("sequential", False), ("vectorised", True)):

@@ -60,8 +60,10 @@ def run_one(args: argparse.Namespace, method: str, iterations: int) -> dict[str,
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if torch.cuda.is_available():
         out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    res = evaluate_synthetic(syn, data, protocol, device=args.device)
+    net_options = {"width": args.eval_width} if args.eval_width else None
+    res = evaluate_synthetic(syn, data, protocol, device=args.device, net_options=net_options)
     out["eval_mean"], out["eval_std"], out["protocol"] = res.mean, res.std, protocol.describe()
+    out["eval_width"] = args.eval_width or "default"
     return out
 
 
@@ -78,6 +80,7 @@ def main() -> int:
     p.add_argument("--set", nargs="*", default=[], help="method:key=value config overrides")
     p.add_argument("--models", type=int, default=2)
     p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--eval-width", type=int, default=0, help="ConvNet width of the evaluation nets (0 = protocol default)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     iters = {k: int(v) for k, v in (s.split("=", 1) for s in args.iterations)}

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def dclab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "dclab", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dclab", *map(str, args)], check=False, capture_output=True, text=True,
                           env=env, cwd=cwd or REPO, timeout=300)
 
 

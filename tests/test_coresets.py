@@ -19,7 +19,8 @@ IPC = 5
 
 @pytest.fixture(scope="module", autouse=True)
 def private_cache(tmp_path_factory):
-    """Keep feature-net files out of the user's cache."""
+    """Keep feature-net files out of the user's cache; start without nets trained by other tests."""
+    feature_net._MEMORY.clear()
     mp = pytest.MonkeyPatch()
     mp.setenv(feature_net.CACHE_ENV, str(tmp_path_factory.mktemp("cache")))
     yield
@@ -68,7 +69,7 @@ def test_unknown_coreset_lists_valid_names(digits):
         select_coreset("nope", digits, 1)
 
 
-def test_feature_net_learned_and_is_cached_on_disk(digits, tmp_path):
+def test_feature_net_learned_and_is_cached_on_disk(digits):
     net = trained_feature_net(digits, seed=0, device="cpu")
     assert accuracy_of(net, digits.x_test, digits.y_test) > 0.8  # its features mean something
     files = list(feature_net.default_cache_dir().glob("digits_convnet_*_s0_*.pt"))

@@ -122,7 +122,7 @@ def test_quick_start_live_stop_and_runs(page, server):
     pg.locator(".st-key-quick_start button").click()
     pg.wait_for_url(re.compile(r".*/condense"))
     img = pg.locator(".st-key-live [data-testid='stImage'] img").first
-    img.wait_for(timeout=WAIT_MS)
+    img.wait_for(timeout=3 * WAIT_MS)
     first_image_s = time.monotonic() - t0
     caption = _live_caption(pg)
     run_id = re.search(r"run (\S+)", caption).group(1)

@@ -87,3 +87,27 @@ def test_reference_widths(name: str) -> None:
     net = get_net(name, channels=3, num_classes=10, image_size=(32, 32), seed=0)
     assert sum(p.numel() for p in net.parameters()) == REFERENCE_PARAMS[name]
     assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", NETS.names())
+def test_vmap_over_stacked_nets_matches_loop(name: str) -> None:
+    """Many nets at once (torch.func.stack_module_state + vmap), as vectorised evaluation does.
+
+    BatchNorm nets update running statistics in place in train mode, so they are run in eval mode.
+    """
+    from torch.func import functional_call, stack_module_state, vmap
+
+    shape = (1, 8, 8)
+    nets = [_build(name, shape, seed=s) for s in (0, 1)]
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in nets[0].modules())
+    for n in nets:
+        n.train(not has_bn)
+    params, buffers = stack_module_state(nets)
+    x = torch.randn(2, 3, *shape, generator=torch.Generator().manual_seed(0))  # (nets, batch, C, H, W)
+
+    def run(p, b, xi):
+        return functional_call(nets[0], (p, b), (xi,))
+
+    fast = vmap(run)(params, buffers, x)  # (2, 3, classes)
+    slow = torch.stack([n(xi) for n, xi in zip(nets, x)])
+    torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
@@ -72,7 +72,7 @@ def load_target(args: argparse.Namespace):
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, quiet: bool) -> Iterator[Optional[Callable[[int, int], None]]]:
+def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A `progress(done, total)` callback drawing on stderr (None when quiet), line ended on exit."""
     if quiet:
         yield None

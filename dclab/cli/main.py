@@ -9,8 +9,9 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 USER_ERROR_EXIT = 2
 

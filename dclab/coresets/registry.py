@@ -5,7 +5,7 @@ into `data.x_train`, row c holding the chosen images of class c in selection ord
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -15,7 +15,7 @@ from dclab.device import resolve_device
 from dclab.registry import Registry
 from dclab.synthetic import SyntheticSet, class_major_labels
 
-Progress = Optional[Callable[[int, int], None]]
+Progress = Callable[[int, int], None] | None
 Selector = Callable[[DatasetBundle, int, int, torch.device, Progress], Tensor]
 CORESETS: Registry[Selector] = Registry("coreset")
 

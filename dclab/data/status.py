@@ -34,7 +34,9 @@ def register_check(name: str) -> Callable[[Check], Check]:
     return decorator
 
 
-def find_files(folders: list[Path], names: list[str], suffixes: tuple[str, ...] = ("",)) -> tuple[Path | None, dict[str, Path]]:
+def find_files(
+    folders: list[Path], names: list[str], suffixes: tuple[str, ...] = ("",)
+) -> tuple[Path | None, dict[str, Path]]:
     """The first folder holding every file of `names` (each possibly with one of `suffixes`).
 
     Returns (folder, {name: path}) or (None, {}) when no folder is complete.

@@ -84,8 +84,8 @@ def _try_download(download: Callable[[Path], None], root: Path) -> str:
             download(root)
         return ""
     except Exception as exc:  # offline, HTTP error, bad archive: all mean "not available"
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return f"download failed: {first_line}"
+        text = " ".join(str(exc).split()) or type(exc).__name__  # one line, whitespace collapsed
+        return f"download failed: {text[:200]}"
 
 
 def _register(spec: TorchvisionSet) -> TorchvisionSet:

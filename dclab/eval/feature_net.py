@@ -79,7 +79,7 @@ def trained_feature_net(
     if state is None and path.is_file():
         try:
             state = torch.load(path, weights_only=True, map_location="cpu")
-        except Exception:  # a corrupt cache file is retrained and overwritten
+        except Exception:  # noqa: BLE001 - a corrupt cache file (any load error) is retrained and overwritten
             state = None
     model = _build(data, net, seed)
     if state is not None:

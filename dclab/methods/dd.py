@@ -31,7 +31,7 @@ from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.functional import convnet_options, detached_params, forward_with
+from dclab.methods.functional import FlatNet, convnet_options, detached_params, forward_with
 from dclab.nets import get_net
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet
@@ -141,7 +141,7 @@ class DD(CondensationMethod):
         self.init_params: Tensor | None = None
         self._template = self.new_net()  # architecture for functional calls; its weights are θ_0 if fixed
         if cfg.fixed_init:
-            self.init_params = torch.cat([p.detach().reshape(-1) for p in self._template.parameters()])
+            self.init_params = FlatNet.wrap(self._template).flat_params()  # θ_0, (P,)
 
     @property
     def lrs(self) -> Tensor:
@@ -188,11 +188,8 @@ class DD(CondensationMethod):
 
 
 def _unflatten_like(module: nn.Module, flat: Tensor) -> dict[str, Tensor]:
-    out, offset = {}, 0
-    for name, p in module.named_parameters():
-        out[name] = flat[offset:offset + p.numel()].view_as(p).clone()
-        offset += p.numel()
-    return out
+    """Fresh leaf tensors shaped like module's parameters, filled from flat (P,)."""
+    return {k: v.clone() for k, v in FlatNet.wrap(module).unflatten(flat).items()}
 
 
 def replay_accuracy(

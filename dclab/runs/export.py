@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from PIL import Image, ImageDraw
@@ -82,7 +82,7 @@ def load_official_pt(path: str | Path, data: DatasetBundle) -> SyntheticSet:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except FileNotFoundError:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - torch.load fails on junk with many types (even IndexError)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ValueError(f"{path.name} is not a readable torch file: {first[:200]}") from None
     try:
@@ -90,7 +90,7 @@ def load_official_pt(path: str | Path, data: DatasetBundle) -> SyntheticSet:
     except (KeyError, IndexError, TypeError):
         raise ValueError(f"{path.name} is not in the official format {{'data': [[images, labels]]}}") from None
     if not isinstance(images, Tensor) or not isinstance(labels, Tensor):
-        raise ValueError(f"{path.name}: images and labels must be tensors")
+        raise ValueError(f"{path.name}: images and labels must be tensors")  # noqa: TRY004 (a bad file)
     if images.dim() != 4 or tuple(images.shape[1:]) != data.shape:
         raise ValueError(f"{path.name}: images of shape {tuple(images.shape)} do not fit {data.name} "
                          f"(N, {', '.join(map(str, data.shape))})")
