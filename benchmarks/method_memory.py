@@ -94,7 +94,7 @@ def main() -> int:
         return 0
     for method in args.methods:
         cmd = [sys.executable, *sys.argv, "--child", method]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{method}: failed\n{proc.stderr[-2000:]}", flush=True)
             continue

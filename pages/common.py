@@ -9,8 +9,9 @@ import contextlib
 import os
 import typing
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import streamlit as st
 
@@ -28,7 +29,7 @@ LIVE_JOB_STATUSES = ("queued", "running", "paused")
 CURRENT_RUN = "current_run"  # session_state key: the run the Condense page shows
 
 # every registry handed out, so tests can stop their threads before clearing the cache
-OPEN_REGISTRIES: "weakref.WeakSet[Any]" = weakref.WeakSet()
+OPEN_REGISTRIES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def runs_root() -> str:
@@ -206,3 +207,8 @@ def task_panel(key: str, render_result) -> None:
     else:
         st.caption(f"{snap.label}: done in {snap.seconds:.1f} s")
         render_result(snap.result)
+
+
+def show_grid(img, caption: str = "") -> None:
+    """An image grid at its own pixel size (tiles already upscaled), never stretched to the column."""
+    st.image(img, caption=caption, width=img.width)

@@ -9,7 +9,16 @@ from dclab.methods import list_methods
 from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import all_runs, eval_board, job_manager, open_run, protocol_settings, task_panel, user_errors
+from pages.common import (
+    all_runs,
+    eval_board,
+    job_manager,
+    open_run,
+    protocol_settings,
+    show_grid,
+    task_panel,
+    user_errors,
+)
 
 st.title("Compare")
 manager = job_manager()
@@ -69,7 +78,7 @@ def grids() -> None:
                 images = run.load_snapshot(its[-1]) if its else None
                 where = f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}"
             if images is not None:
-                st.image(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
                          caption=f"{rid} ({where})")
 
 

@@ -2,8 +2,8 @@
 and watch it live: image grid, loss curve, progress, accuracy points; scrub snapshots, export a GIF."""
 from __future__ import annotations
 
-import torch
 import streamlit as st
+import torch
 
 from dclab.data import list_datasets
 from dclab.device import resolve_device
@@ -13,8 +13,18 @@ from dclab.methods.base import default_preset
 from dclab.nets import list_nets
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, config_form, job_manager, live_job,
-                          open_run, protocol_settings, user_errors)
+from pages.common import (
+    CURRENT_RUN,
+    LIVE_JOB_STATUSES,
+    all_runs,
+    config_form,
+    job_manager,
+    live_job,
+    open_run,
+    protocol_settings,
+    show_grid,
+    user_errors,
+)
 
 st.title("Condense")
 manager = job_manager()
@@ -133,7 +143,7 @@ def live_view() -> None:
         left, right = st.columns([1, 1])
         with left:
             if images is not None:
-                st.image(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
                          caption=f"synthetic images at iteration {iteration} (one row per class)")
             else:
                 st.info("waiting for the first images…")
@@ -159,7 +169,7 @@ if len(its) >= 1:
     ds = cfg.get("dataset", {})
     pick = st.select_slider("snapshot (iteration)", options=its, value=its[-1], key="snapshot") if len(its) > 1 \
         else its[0]
-    st.image(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+    show_grid(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
              caption=f"snapshot at iteration {pick}")
     if st.button("Build evolution GIF", key="build_gif"):
         from dclab.runs.export import evolution_gif_bytes

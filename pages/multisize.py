@@ -13,7 +13,15 @@ from dclab.methods import list_methods
 from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import subset_curve_figure
 from dclab.viz.run_summary import summarize_run
-from pages.common import all_runs, eval_board, job_manager, open_run, protocol_settings, task_panel, user_errors
+from pages.common import (
+    all_runs,
+    eval_board,
+    job_manager,
+    open_run,
+    protocol_settings,
+    task_panel,
+    user_errors,
+)
 
 st.title("Multisize (MDC)")
 st.caption("One MDC condensation yields every size: S[n] = the first n images of each class. "
@@ -62,6 +70,7 @@ same = [s for s in summaries if s.method == base and s.dataset == mdc_sum.datase
 c_opts = ["(none)"] + [s.run_id for s in same if s.ipc == mdc_sum.ipc]
 c_run = st.selectbox(f"baseline C: a plain {base} run with IPC {mdc_sum.ipc}", c_opts,
                      index=1 if len(c_opts) > 1 else 0, key="ms_c")
+st.caption(f"curves: MDC = {run_id}; C = {c_run}")
 a_runs = {s.ipc: s.run_id for s in reversed(same) if s.ipc < mdc_sum.ipc and s.status == "finished"}
 st.caption(f"baseline A (separate {base} runs, IPC n): " +
            (", ".join(f"n={n}: {r}" for n, r in sorted(a_runs.items())) or "none present"))
@@ -118,7 +127,7 @@ def show_curves(result) -> None:
     for name, pts in curves.items():
         for n, mean, std in pts:
             rows.setdefault(n, {"n": n})[name] = f"{100 * mean:.2f} ± {100 * std:.2f}"
-    right.dataframe(list(rows[n] for n in sorted(rows)), hide_index=True)
+    right.dataframe([rows[n] for n in sorted(rows)], hide_index=True)
     avg = {name: sum(p[1] for p in pts) / len(pts) for name, pts in curves.items() if pts}
     right.caption("mean over n: " + "; ".join(f"{k} {100 * v:.2f} %" for k, v in avg.items()))
 

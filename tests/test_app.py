@@ -15,9 +15,9 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from dclab.device import resolve_device
 from dclab.methods import METHODS, get_method
 from dclab.methods.base import default_preset
-from dclab.device import resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "condense", "compare", "multisize", "evaluate", "runs"]
@@ -93,7 +93,7 @@ def test_condense_form_is_generated_from_the_method_config(runs_dir, method):
         widget = at.get_by_key(f"cfg_{method}_{preset}_{f.name}")
         assert widget is not None, f"no widget for {method}.{f.name}"
         start = getattr(cls.build(preset), f.name)
-        if not isinstance(start, (type(None),)) and f.choices is None and f.type in (int, float, bool):
+        if not (start is None) and f.choices is None and f.type in (int, float, bool):
             assert widget.value == start
     for key in ("start", "dataset", "ipc", "seed", "device", f"preset_{method}"):
         assert at.get_by_key(key) is not None

@@ -10,17 +10,15 @@ from dclab.methods.dm import dm_class_losses, dm_class_losses_reference
 IPC = 3
 
 
-def build(**overrides):
-    from dclab.data import load_dataset
-
+def build(data, **overrides):
     cls = get_method("dm")
     cfg = cls.config_class.build("cpu", {"net_width": 16, "batch_real": 32, **overrides})
-    return cls(load_dataset("digits"), IPC, cfg, seed=0, device="cpu")
+    return cls(data, IPC, cfg, seed=0, device="cpu")
 
 
 @pytest.mark.parametrize("subset", [None, 1])
 def test_one_forward_equals_per_class_loop(subset, digits):
-    method = build()
+    method = build(digits)
     net = method.new_net().requires_grad_(False)
     real = digits.sample_per_class(method.real_batch, method.generator)
     syn = method.images.view(digits.num_classes, IPC, *digits.shape)
@@ -34,7 +32,7 @@ def test_one_forward_equals_per_class_loop(subset, digits):
 
 
 def test_fast_and_reference_steps_agree(digits):
-    a, b = build(fast=True, iterations=3), build(fast=False, iterations=3)
+    a, b = build(digits, fast=True, iterations=3), build(digits, fast=False, iterations=3)
     for _ in range(3):
         ma, mb = a.step(), b.step()
     assert ma.loss == pytest.approx(mb.loss, rel=1e-4)
@@ -42,7 +40,7 @@ def test_fast_and_reference_steps_agree(digits):
 
 
 def test_network_is_not_trained_and_images_move(digits):
-    method = build(iterations=1)
+    method = build(digits, iterations=1)
     before = method.images.detach().clone()
     metrics = method.step()
     assert len(metrics.class_losses) == digits.num_classes
@@ -52,7 +50,7 @@ def test_network_is_not_trained_and_images_move(digits):
 
 def test_loss_falls_from_noise(digits):
     """From noise, the mean-embedding distance drops within a few steps (fixed seed, CPU margin)."""
-    method = build(init="noise", dsa=False, batch_real=128, lr_img=30.0, iterations=16)
+    method = build(digits, init="noise", dsa=False, batch_real=128, lr_img=30.0, iterations=16)
     losses = [method.step().loss for _ in range(16)]
     first, last = sum(losses[:2]) / 2, sum(losses[-8:]) / 8
     assert last < 0.92 * first, losses
@@ -60,7 +58,7 @@ def test_loss_falls_from_noise(digits):
 
 def test_batchnorm_real_and_synthetic_share_batch_statistics(digits):
     """BN: the loss of one joint batch differs from separate per-class batches (shared statistics)."""
-    method = build(norm="batchnorm")
+    method = build(digits, norm="batchnorm")
     net = method.new_net().requires_grad_(False).train()
     real = digits.sample_per_class(method.real_batch, method.generator)
     syn = method.images.view(digits.num_classes, IPC, *digits.shape)

@@ -158,7 +158,9 @@ def test_quick_start_live_stop_and_runs(page, server):
     pg.screenshot(path=str(ARTIFACTS / "03_condense_stopped.png"), full_page=True)
 
     _goto(pg, server, "runs")
-    pg.locator(".st-key-runs_select").get_by_text(run_id).wait_for()
+    # the selected (newest) run's export grid carries its id in the caption
+    pg.get_by_text(re.compile(re.escape(run_id) + r": dm, IPC 10")).first.wait_for()
+    pg.locator(".st-key-dl_png button").wait_for()  # exports rendered
     _no_exception(pg)
     pg.screenshot(path=str(ARTIFACTS / "04_runs.png"), full_page=True)
 
@@ -175,8 +177,9 @@ def test_compare_shows_tsne_of_two_runs(page, server):
     pg.locator(".st-key-start_pair button").click()
     pg.locator(".st-key-tsne button").wait_for()
     pg.wait_for_timeout(1000)
-    selected = pg.locator(".st-key-compare_select").inner_text()
-    assert "dc_digits_ipc2_pair" in selected and "dm_digits_ipc2_pair" in selected
+    # both new runs are selected: their grids are captioned with their run ids
+    pg.get_by_text(re.compile(r"_dc_digits_ipc2_pair \(")).first.wait_for()
+    pg.get_by_text(re.compile(r"_dm_digits_ipc2_pair \(")).first.wait_for()
     pg.locator(".st-key-tsne button").click()
     legend = pg.locator(".js-plotly-plot .legendtext", has_text="synthetic")
     legend.first.wait_for(timeout=180_000)
@@ -198,7 +201,7 @@ def test_multisize_shows_a_curve(page, server):
     pg.locator(".st-key-start_mdc button").click()
     pg.locator(".st-key-ms_evaluate button").wait_for()
     pg.wait_for_timeout(1000)
-    assert "baselineC" in pg.locator(".st-key-ms_c").inner_text()
+    pg.get_by_text(re.compile(r"curves: MDC = \S+_mdc_digits_ipc3_multisize; C = \S+_baselineC")).wait_for()
     for key, value in (("ms_eval_quick_models", "1"), ("ms_eval_quick_epochs", "5")):
         pg.locator(f".st-key-{key} input").fill(value)
         pg.locator(f".st-key-{key} input").press("Enter")

@@ -1,8 +1,6 @@
 """KIP: the closed-form kernels are valid and correct, KRR is plain kernel regression, KIP learns."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 from sklearn.kernel_ridge import KernelRidge

@@ -81,3 +81,19 @@ def test_state_dict_holds_selection_state(digits):
     fresh = build(digits, delta_t=1, iterations=3)
     fresh.load_state_dict(method.state_dict())
     assert fresh.mls == method.mls and torch.equal(fresh.prev_distances, method.prev_distances)
+
+
+def test_subset_accuracy_curve_evaluates_each_prefix(digits):
+    from dclab.eval.multisize import subset_accuracy_curve
+    from dclab.eval.protocol import EvalProtocol
+
+    syn = build(digits, iterations=1).synthetic_set()
+    protocol = EvalProtocol.build("quick", {"models": 1, "epochs": 2})
+    calls = []
+    results = subset_accuracy_curve(syn, digits, protocol, device="cpu", progress=lambda d, t: calls.append((d, t)),
+                                    sizes=[1, 3], net_options={"width": 16})
+    assert [r.ipc for r in results] == [1, 3]
+    assert all(0.0 <= r.mean <= 1.0 for r in results)
+    assert calls and calls[-1][0] == calls[-1][1]  # progress spans the whole curve and ends full
+    with pytest.raises(ValueError):
+        subset_accuracy_curve(syn, digits, protocol, sizes=[IPC + 1])

@@ -5,6 +5,7 @@ on the embedded `digits` data, so a new method is tested for free.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 
@@ -40,7 +41,7 @@ def test_config_presets_and_help(name):
     assert {"paper", "cpu"} <= set(cls.config_class.PRESETS)
     for preset in ("paper", "cpu"):
         cfg = cls.config_class.build(preset)
-        with pytest.raises(Exception):  # frozen dataclass
+        with pytest.raises(dataclasses.FrozenInstanceError):
             cfg.iterations = 3  # type: ignore[misc]
     assert all(f.help for f in cls.config_class.fields_info())
     with pytest.raises(ConfigError):

@@ -34,7 +34,7 @@ def test_forward_embed_backward(name: str, shape: tuple[int, int, int]) -> None:
     assert logits.shape == (3, NUM_CLASSES)
     assert feats.ndim == 2 and feats.shape[0] == 3 and feats.shape[1] > 0
     # features depend on the input (e.g. instancenorm on a 1x1 map would make them constant)
-    assert (feats[0] - feats[1]).abs().max() > 1e-3 * feats.abs().max()
+    assert (feats[0] - feats[1]).abs().max() > 1e-3  # (a dead net's float noise is ~1e-7)
     # embed is exactly what the classifier sees: forward == classifier(embed)
     torch.testing.assert_close(net.classifier(feats), logits)
 

@@ -5,7 +5,8 @@ how an ordinary (non-multisize) set degrades when only its first n images are us
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 ProgressFn = Callable[[int, int], None]
 TaskFn = Callable[[ProgressFn, threading.Event], Any]
@@ -44,7 +45,7 @@ class EvalJob:
         self._seconds = 0.0
         self._thread = threading.Thread(target=self._work, name=f"dclab-eval-{key}", daemon=True)
 
-    def start(self) -> "EvalJob":
+    def start(self) -> EvalJob:
         self._thread.start()
         return self
 

@@ -13,8 +13,9 @@ the synthetic images; the synthetic gradients stay differentiable w.r.t. the ima
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -109,20 +110,18 @@ def dc_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset:
     params = list(net.parameters())
     out = []
     for c in range(real.shape[0]):
-        y_real = torch.full((real.shape[1],), c, device=real.device)
-        g_real = torch.autograd.grad(F.cross_entropy(net(real[c]), y_real), params)
-        g_real = [g.detach() for g in g_real]
-
-        def syn_distance(x: Tensor) -> Tensor:
-            y = torch.full((x.shape[0],), c, device=x.device)
-            g_syn = torch.autograd.grad(F.cross_entropy(net(x), y), params, create_graph=True)
-            return gradient_distance(g_syn, g_real)
-
-        loss = syn_distance(syn[c])
+        g_real = [g.detach() for g in _class_grads(net, params, real[c], c, create_graph=False)]
+        loss = gradient_distance(_class_grads(net, params, syn[c], c, create_graph=True), g_real)
         if subset is not None:
-            loss = loss + syn_distance(syn[c, :subset])
+            loss = loss + gradient_distance(_class_grads(net, params, syn[c, :subset], c, create_graph=True), g_real)
         out.append(loss)
     return torch.stack(out)
+
+
+def _class_grads(net: nn.Module, params: list[Tensor], x: Tensor, c: int, create_graph: bool) -> tuple[Tensor, ...]:
+    """∇θ CE(net(x), c) for images x (n, C, H, W) all of class c (reference path)."""
+    y = torch.full((x.shape[0],), c, device=x.device)
+    return torch.autograd.grad(F.cross_entropy(net(x), y), params, create_graph=create_graph)
 
 
 def set_frozen_bn_stats(net: nn.Module, real: Tensor) -> None:

@@ -7,8 +7,9 @@ then takes one SGD step on the synthetic images.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -39,17 +40,23 @@ class DMConfig(MethodConfig):
 
 
 def dm_class_losses(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
-    """Per-class DM loss with every class (real and synthetic) in ONE forward pass.
+    """Per-class DM loss with all classes batched: one forward for real, one for synthetic.
 
     real: (classes, B, C, H, W), syn: (classes, N, C, H, W) -> (classes,).
-    Because real and synthetic images share one batch, a BatchNorm net normalises them with the
-    same batch statistics (as the reference code does for BN); per-sample norms are unaffected.
+    A BatchNorm net gets real and synthetic images in ONE joint batch, so both are normalised
+    with the same batch statistics (as the reference code does for BN). Per-sample norms
+    (instance/group/layer/none) run the real half under no_grad: the graph, and so backward,
+    covers only the synthetic images (4x faster on CPU than one joint batch for MNIST IPC 10).
     With `subset` = n, adds the same loss for the prefix syn[:, :n] (MDC's subset term).
     """
     k, b, n = real.shape[0], real.shape[1], syn.shape[1]
-    emb = net.embed(torch.cat([real.flatten(0, 1), syn.flatten(0, 1)]))  # (k*b + k*n, D)
-    emb_real = emb[: k * b].view(k, b, -1)
-    emb_syn = emb[k * b :].view(k, n, -1)
+    if has_batchnorm(net):
+        emb = net.embed(torch.cat([real.flatten(0, 1), syn.flatten(0, 1)]))  # (k*b + k*n, D)
+        emb_real, emb_syn = emb[: k * b].view(k, b, -1), emb[k * b :].view(k, n, -1)
+    else:  # per-sample norms: same numbers with the real half kept out of the autograd graph
+        with torch.no_grad():
+            emb_real = net.embed(real.flatten(0, 1)).view(k, b, -1)  # all classes, one forward
+        emb_syn = net.embed(syn.flatten(0, 1)).view(k, n, -1)  # all classes, one forward
     losses = mean_embedding_distance(emb_real, emb_syn)
     if subset is not None:
         losses = losses + mean_embedding_distance(emb_real, emb_syn[:, :subset])
@@ -67,6 +74,10 @@ def dm_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset:
             loss = loss + (emb_real.mean(0) - emb_syn[:subset].mean(0)).pow(2).sum()
         out.append(loss)
     return torch.stack(out)
+
+
+def has_batchnorm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
 @METHODS.register("dm")

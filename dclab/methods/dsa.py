@@ -7,8 +7,9 @@ Also home of the DSA glue that DM and MDC share (`resolve_dsa_strategy`, `draw_s
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor

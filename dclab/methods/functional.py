@@ -28,7 +28,7 @@ class FlatNet:
     shapes: tuple[torch.Size, ...]
 
     @classmethod
-    def wrap(cls, module: nn.Module) -> "FlatNet":
+    def wrap(cls, module: nn.Module) -> FlatNet:
         named = list(module.named_parameters())
         return cls(module, tuple(n for n, _ in named), tuple(p.shape for _, p in named))
 

@@ -12,8 +12,9 @@ learned labels shifted back by +1/C (rows then sum to ≈ 1).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F

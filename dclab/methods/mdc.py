@@ -12,8 +12,9 @@ The base method (dm, dc or dsa) does the matching; MDC sets its subset/freeze ho
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -48,7 +49,9 @@ def frozen_prefix(prev_mls: int, new_mls: int) -> int:
 class MDCConfig(DSAConfig):
     """Base-method settings (union of DM and DC/DSA settings) plus MDC's own."""
 
-    base: str = setting("dm", "matching method whose loss MDC extends", choices=BASES)
+    base: str = setting(
+        "dm", "matching method whose loss MDC extends (set lr_img to match: 1.0 for dm, 0.1 for dc/dsa)",
+        choices=BASES)
     delta_t: int = setting(100, "iterations between most-learnable-subset selections (paper 100)", min=1)
     dsa: bool = setting(True, "base dm: apply siamese augmentation (dc never does; dsa always does)")
 

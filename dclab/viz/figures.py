@@ -1,7 +1,7 @@
 """Plotly figures for the app: loss curve, t-SNE scatter, subset-accuracy curves (no streamlit here)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 

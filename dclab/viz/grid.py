@@ -1,7 +1,7 @@
 """Normalised images (as methods and snapshots hold them) -> one PIL grid, one row per class."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from PIL import Image

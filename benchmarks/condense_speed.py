@@ -1,0 +1,70 @@
+"""Iterations/s of each method's fast (vectorised) path vs its per-class reference path.
+
+Example (CPU, shared machine: pin threads):
+    OMP_NUM_THREADS=1 python benchmarks/condense_speed.py --dataset digits --ipc 10 --methods dc,dsa,dm --iterations 3
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from dclab.data import load_dataset
+from dclab.data.errors import DatasetUnavailableError
+from dclab.device import describe_device, resolve_device
+from dclab.methods import get_method
+
+
+def iterations_per_second(name: str, data, ipc: int, device: torch.device, iterations: int, fast: bool,
+                          net_width: int | None, warmup: int, settings: dict[str, str] | None = None) -> float:
+    """Build the method (cpu preset on CPU, paper otherwise) and time `iterations` steps after warm-up."""
+    cls = get_method(name)
+    preset = "cpu" if device.type == "cpu" else "paper"
+    overrides: dict = {"fast": fast, "iterations": warmup + iterations}
+    if net_width is not None:
+        overrides["net_width"] = net_width
+    fields = {f.name for f in cls.config_class.fields_info()}
+    overrides.update({k: v for k, v in (settings or {}).items() if k in fields})  # e.g. outer_loop=1
+    method = cls(data, ipc, cls.config_class.build(preset, overrides), seed=0, device=device)
+    for _ in range(warmup):
+        method.step()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        method.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return iterations / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-root", default=None, help="folder with offline data copies")
+    parser.add_argument("--ipc", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--methods", default="dc,dsa,dm", help="comma-separated methods with a `fast` setting")
+    parser.add_argument("--iterations", type=int, default=3, help="timed iterations per path")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations first")
+    parser.add_argument("--net-width", type=int, default=None, help="ConvNet width (default: the preset's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra config setting for methods that have it (e.g. outer_loop=1 inner_loop=1)")
+    args = parser.parse_args(argv)
+    settings = dict(item.split("=", 1) for item in args.set)
+
+    device = resolve_device(args.device)
+    data = load_dataset(args.dataset, root=args.data_root)
+    print(f"{args.dataset} ipc={args.ipc} on {describe_device(device)}; torch threads={torch.get_num_threads()}")
+    print(f"{'method':8s} {'fast it/s':>10s} {'reference it/s':>15s} {'speed-up':>9s}")
+    for name in args.methods.split(","):
+        fast = iterations_per_second(name, data, args.ipc, device, args.iterations, True, args.net_width, args.warmup, settings)
+        ref = iterations_per_second(name, data, args.ipc, device, args.iterations, False, args.net_width, args.warmup, settings)
+        print(f"{name:8s} {fast:10.3f} {ref:15.3f} {fast / ref:8.2f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except (ValueError, KeyError, DatasetUnavailableError) as err:  # incl. ConfigError, UnknownNameError
+        raise SystemExit(f"error: {err}") from None
