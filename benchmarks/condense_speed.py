@@ -1,11 +1,12 @@
 """Iterations/s of each method's fast (vectorised) path vs its per-class reference path.
 
 Example (CPU, shared machine: pin threads):
-    OMP_NUM_THREADS=1 python benchmarks/condense_speed.py --dataset digits --ipc 10 --methods dc,dsa,dm --iterations 3
+    OMP_NUM_THREADS=1 python -m benchmarks.condense_speed --dataset digits --ipc 10 --methods dc,dsa,dm --iterations 3
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import torch
@@ -67,4 +68,5 @@ if __name__ == "__main__":
     try:
         raise SystemExit(main())
     except (ValueError, KeyError, DatasetUnavailableError) as err:  # incl. ConfigError, UnknownNameError
-        raise SystemExit(f"error: {err}") from None
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None

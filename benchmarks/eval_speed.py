@@ -1,6 +1,6 @@
 """Seconds to evaluate K networks on an IPC-sized real subset: sequential vs vectorised (torch.func).
 
-    OMP_NUM_THREADS=1 python benchmarks/eval_speed.py --dataset digits --models 10 --ipc 10 --epochs 50
+    OMP_NUM_THREADS=1 python -m benchmarks.eval_speed --dataset digits --models 10 --ipc 10 --epochs 50
 
 Both paths train the same K nets (same inits, batch orders); the script also prints the largest
 accuracy difference between them as a sanity check.

@@ -4,7 +4,7 @@ Each method runs in its own subprocess, so the peak resident memory (ru_maxrss) 
 on CUDA the peak allocated GPU memory is reported too. Example (MNIST IPC 10, torchvision
 layout root with MNIST/raw/*.gz):
 
-    OMP_NUM_THREADS=1 python benchmarks/method_memory.py --dataset mnist --data-root /tmp/dclab_mnist \
+    OMP_NUM_THREADS=1 python -m benchmarks.method_memory --dataset mnist --data-root /tmp/dclab_mnist \
         --ipc 10 --iterations dd=100 kip=200 mtt=100 --models 2 --epochs 100
 """
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main() -> int:
         print(json.dumps(run_one(args, args.child, iters.get(args.child, 0))))
         return 0
     for method in args.methods:
-        cmd = [sys.executable, *sys.argv, "--child", method]
+        cmd = [sys.executable, "-m", "benchmarks.method_memory", *sys.argv[1:], "--child", method]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{method}: failed\n{proc.stderr[-2000:]}", flush=True)

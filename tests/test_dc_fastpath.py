@@ -58,20 +58,17 @@ def test_fast_and_reference_steps_give_same_images(name, digits):
 
 
 def test_image_update_lowers_matching_loss_on_its_network(digits):
-    """A small descent step on the images lowers the gradient distance for that net and batch.
-
-    (The 1 − cos landscape of a ReLU net is rough, so the check is one small first-order step.)
-    """
-    method = build("dc", digits, lr_img=1e-3)
+    """Gradient descent on the images lowers the gradient distance for that net and batch."""
+    method = build("dc", digits, lr_img=0.1)
     net, real, _ = matching_inputs(method, digits)
     losses = []
-    for _ in range(2):
+    for _ in range(5):
         loss = dc_class_losses(net, real, method.images.view(digits.num_classes, IPC, *digits.shape)).sum()
         method.optimizer.zero_grad()
         loss.backward()
         method.optimizer.step()
         losses.append(loss.item())
-    assert losses[1] < 0.995 * losses[0], losses
+    assert losses[-1] < 0.9 * losses[0], losses
 
 
 def test_gradient_distance_rules():

@@ -111,3 +111,15 @@ def test_vmap_over_stacked_nets_matches_loop(name: str) -> None:
     fast = vmap(run)(params, buffers, x)  # (2, 3, classes)
     slow = torch.stack([n(xi) for n, xi in zip(nets, x)])
     torch.testing.assert_close(fast, slow, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(("size", "depth", "final_hw"), [((8, 8), 2, 2), ((28, 28), 3, 4), ((32, 32), 3, 4)])
+def test_convnet_default_depth_keeps_final_maps_at_least_2x2(size, depth, final_hw) -> None:
+    """Depth 3 by default (the reference), 2 on 8x8 digits, where a third block would pool to 1x1."""
+    net = get_net("convnet", channels=1, num_classes=10, image_size=size, seed=0, width=8)
+    convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == depth
+    assert net.feature_dim == 8 * final_hw * final_hw
+    assert net.embed(torch.randn(2, 1, *size)).shape == (2, net.feature_dim)
+    explicit = get_net("convnet", channels=1, num_classes=10, image_size=size, seed=0, width=8, depth=1)
+    assert len([m for m in explicit.features if isinstance(m, torch.nn.Conv2d)]) == 1
