@@ -6,13 +6,12 @@ Example (CPU, shared machine: pin threads):
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import torch
 
+from dclab.cli.main import guarded
 from dclab.data import load_dataset
-from dclab.data.errors import DatasetUnavailableError
 from dclab.device import describe_device, resolve_device
 from dclab.methods import get_method
 
@@ -65,8 +64,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except (ValueError, KeyError, DatasetUnavailableError) as err:  # incl. ConfigError, UnknownNameError
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    raise SystemExit(guarded(main))

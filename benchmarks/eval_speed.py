@@ -8,20 +8,17 @@ accuracy difference between them as a sanity check.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+import torch
 
-import torch  # noqa: E402
-
-from dclab.data import load_dataset  # noqa: E402
-from dclab.device import describe_device, resolve_device  # noqa: E402
-from dclab.eval.evaluate import evaluate_synthetic  # noqa: E402
-from dclab.eval.protocol import EvalProtocol  # noqa: E402
-from dclab.seeding import make_generator  # noqa: E402
-from dclab.synthetic import SyntheticSet, class_major_labels  # noqa: E402
+from dclab.cli.main import guarded
+from dclab.data import load_dataset
+from dclab.device import describe_device, resolve_device
+from dclab.eval.evaluate import evaluate_synthetic
+from dclab.eval.protocol import EvalProtocol
+from dclab.seeding import make_generator
+from dclab.synthetic import SyntheticSet, class_major_labels
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,4 +69,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(guarded(main))

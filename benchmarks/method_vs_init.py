@@ -9,13 +9,12 @@ Example (MNIST IPC 10, torchvision layout root with MNIST/raw/*.gz):
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import torch
 
+from dclab.cli.main import guarded
 from dclab.data import load_dataset
-from dclab.data.errors import DatasetUnavailableError
 from dclab.device import describe_device, resolve_device
 from dclab.eval.evaluate import evaluate_synthetic
 from dclab.eval.protocol import EvalProtocol
@@ -68,8 +67,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except (ValueError, KeyError, DatasetUnavailableError) as err:  # incl. ConfigError, UnknownNameError
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    raise SystemExit(guarded(main))

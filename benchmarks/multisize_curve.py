@@ -10,11 +10,10 @@ Example (digits IPC 10, DM base):
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
+from dclab.cli.main import guarded
 from dclab.data import load_dataset
-from dclab.data.errors import DatasetUnavailableError
 from dclab.device import resolve_device
 from dclab.eval.multisize import subset_accuracy_curve
 from dclab.eval.protocol import EvalProtocol
@@ -73,8 +72,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except (ValueError, KeyError, DatasetUnavailableError) as err:  # incl. ConfigError, UnknownNameError
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    raise SystemExit(guarded(main))

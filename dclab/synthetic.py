@@ -46,7 +46,7 @@ class SyntheticSet:
     def ipc(self) -> int:
         return self.images.shape[0] // self.num_classes
 
-    def prefix(self, n: int) -> "SyntheticSet":
+    def prefix(self, n: int) -> SyntheticSet:
         """The first n images of every class (MDC's subset S[n])."""
         if not 1 <= n <= self.ipc:
             raise ValueError(f"subset size must be in 1..{self.ipc}, got {n}")
@@ -60,7 +60,7 @@ class SyntheticSet:
             soft_labels=None if self.soft_labels is None else self.soft_labels[idx],
         )
 
-    def detach_cpu(self) -> "SyntheticSet":
+    def detach_cpu(self) -> SyntheticSet:
         return replace(
             self,
             images=self.images.detach().cpu().clone(),

@@ -210,5 +210,6 @@ def task_panel(key: str, render_result) -> None:
 
 
 def show_grid(img, caption: str = "") -> None:
-    """An image grid at its own pixel size (tiles already upscaled), never stretched to the column."""
-    st.image(img, caption=caption, width=img.width)
+    """An image grid at its own pixel size (tiles already upscaled), shrunk to fit a narrower
+    column but never stretched or overflowing into the next one."""
+    st.image(img, caption=caption, width="content")

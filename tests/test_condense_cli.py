@@ -14,8 +14,8 @@ import torch
 
 from dclab.cli.main import main
 from dclab.cli.progress import ProgressBar, format_duration
-from dclab.methods import get_method, list_methods
 from dclab.jobs import JobManager, RunSpec
+from dclab.methods import get_method, list_methods
 from dclab.runs import RunDir
 
 TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "net_width=16"]

@@ -13,9 +13,8 @@ from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic, model_g
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.train import test_accuracy as accuracy_of
 from dclab.eval.train import train_classifier
-from dclab.eval.vectorized import can_vectorize
+from dclab.eval.vectorized import can_vectorize, train_classifiers_vectorized
 from dclab.eval.vectorized import test_accuracies_vectorized as accuracies_of
-from dclab.eval.vectorized import train_classifiers_vectorized
 from dclab.nets import NETS, get_net
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels

@@ -11,8 +11,8 @@ shape-independent uniform draws and turned into pixels at `apply` time, on the i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

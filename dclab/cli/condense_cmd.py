@@ -99,9 +99,9 @@ def follow(job: Job, stream: TextIO) -> None:
         try:
             job.wait(POLL_S)
             snap = job.snapshot()
-            for e in snap.evals[shown_evals:]:
-                stream.write(f"\neval at iteration {e['iteration']}: {100 * e['mean']:.2f} ± "
-                             f"{100 * e['std']:.2f} %  [{e['protocol_text']}]\n")
+            stream.writelines(f"\neval at iteration {e['iteration']}: {100 * e['mean']:.2f} ± "
+                              f"{100 * e['std']:.2f} %  [{e['protocol_text']}]\n"
+                              for e in snap.evals[shown_evals:])
             shown_evals = len(snap.evals)
             bar.update(snap.iteration, rate=snap.its_per_s, eta=snap.eta_s, suffix=_suffix(snap))
         except KeyboardInterrupt:

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import NoReturn
 
@@ -60,13 +60,20 @@ def one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def guarded(entry: Callable[[], int | None]) -> int:
+    """Run a command's body: a user error prints one line and exits 2, never a traceback.
+    (Benchmark scripts use it too.)"""
     try:
-        return int(args._run(args) or 0)
+        return int(entry() or 0)
     except user_error_types() as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
         return USER_ERROR_EXIT
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return guarded(lambda: args._run(args))
+

@@ -15,9 +15,9 @@ __all__ = [
     "DATASETS",
     "DatasetBundle",
     "DatasetUnavailableError",
-    "load_dataset",
-    "list_datasets",
     "default_data_root",
+    "list_datasets",
+    "load_dataset",
 ]
 
 import_submodules(__name__, __path__)

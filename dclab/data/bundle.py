@@ -78,7 +78,7 @@ class DatasetBundle:
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
         return (x * std + mean).clamp(0.0, 1.0)
 
-    def to(self, device: torch.device | str) -> "DatasetBundle":
+    def to(self, device: torch.device | str) -> DatasetBundle:
         """A copy whose tensors live on `device` (the train set is small enough for GPU memory)."""
         return DatasetBundle(
             name=self.name,

@@ -7,9 +7,9 @@ always available.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from dclab.data.registry import DATASETS, IMAGEFOLDER_PREFIX, default_data_root
 

@@ -1,8 +1,9 @@
 """The evaluation protocol as a first-class object: every accuracy is reported with it."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from dclab.config import BaseConfig, setting
 

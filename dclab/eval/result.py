@@ -44,7 +44,7 @@ class EvalResult:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EvalResult":
+    def from_dict(cls, d: dict[str, Any]) -> EvalResult:
         return cls(
             accs=tuple(d["accs"]),
             protocol=EvalProtocol(**d["protocol"]),

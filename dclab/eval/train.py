@@ -6,7 +6,7 @@ tests compare the two.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -78,7 +78,7 @@ class Job:
     """A run in a background thread. Created by `JobManager`; `start()` is the manager's to call."""
 
     def __init__(self, prepared: PreparedRun, run_dir: RunDir, resume: bool = False,
-                 on_end: Callable[["Job"], None] | None = None) -> None:
+                 on_end: Callable[[Job], None] | None = None) -> None:
         self.prepared = prepared
         self.run_dir = run_dir
         self.id = run_dir.run_id

@@ -49,7 +49,7 @@ class RunSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "RunSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

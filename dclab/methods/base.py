@@ -26,10 +26,10 @@ from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels
 
-METHODS: Registry[type["CondensationMethod"]] = Registry("method")
+METHODS: Registry[type[CondensationMethod]] = Registry("method")
 
 
-def get_method(name: str) -> type["CondensationMethod"]:
+def get_method(name: str) -> type[CondensationMethod]:
     return METHODS.get(name)
 
 

@@ -4,7 +4,8 @@ Every network has `forward(x) -> logits` and `embed(x) -> (N, D)` features befor
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 

@@ -18,9 +18,10 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -42,7 +43,7 @@ class RunDir:
 
     # ---- creation / discovery ---------------------------------------------
     @classmethod
-    def create(cls, root: Path | str, name_hint: str) -> "RunDir":
+    def create(cls, root: Path | str, name_hint: str) -> RunDir:
         """A new, uniquely named run folder under root (e.g. 20261121-163000_dm_digits_ipc10)."""
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
@@ -57,14 +58,14 @@ class RunDir:
         raise RuntimeError(f"could not create a run folder under {root}")
 
     @classmethod
-    def open(cls, path: Path | str) -> "RunDir":
+    def open(cls, path: Path | str) -> RunDir:
         path = Path(path)
         if not (path / "config.json").is_file():
             raise RunNotFoundError(f"{path} is not a dclab run folder (no config.json)")
         return cls(path)
 
     @staticmethod
-    def list(root: Path | str) -> list["RunDir"]:
+    def list(root: Path | str) -> list[RunDir]:
         """All runs under root, newest first."""
         root = Path(root)
         if not root.is_dir():
