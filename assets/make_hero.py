@@ -1,6 +1,6 @@
 """Regenerate assets/real_vs_condensed.png: real digits (left) next to a DM-condensed set (right).
 
-A real run (DM, cpu preset, digits, IPC 10, seed 0): `OMP_NUM_THREADS=1 python assets/make_hero.py`.
+A real run (DM, cpu preset, digits, IPC 10, seed 0): `OMP_NUM_THREADS=1 PYTHONPATH=. python assets/make_hero.py`.
 """
 from pathlib import Path
 

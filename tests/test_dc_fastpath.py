@@ -87,3 +87,18 @@ def test_loops_by_ipc():
     assert loops_for_ipc(10) == (10, 50)
     assert loops_for_ipc(50) == (50, 10)
     assert loops_for_ipc(5) == (10, 50)  # between entries: the next tabulated IPC
+
+
+def test_default_path_is_chosen_by_device(digits, monkeypatch):
+    """fast=None: per-class loop on CPU (measured faster there), vmapped call when asked for."""
+    import dclab.methods.dc as dc_module
+
+    def vmapped_path_used(*args, **kwargs):
+        raise AssertionError("vmapped path used")
+
+    monkeypatch.setattr(dc_module, "dc_class_losses", vmapped_path_used)
+    method = build("dc", digits)
+    assert method.config.fast is None and method.device.type == "cpu"
+    method.step()  # the loop: no AssertionError
+    with pytest.raises(AssertionError, match="vmapped path used"):
+        build("dc", digits, fast=True).step()

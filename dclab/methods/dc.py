@@ -9,7 +9,8 @@ One iteration = a fresh network, then `outer_loop` times:
 Fast path: the per-class gradients of all classes come from ONE vmapped call
 (`vmap(grad(loss))` over classes via `torch.func.functional_call`), for both the real batch and
 the synthetic images; the synthetic gradients stay differentiable w.r.t. the images.
-`fast=False` uses the plain per-class loop of the reference code; tests prove both agree.
+`fast=False` uses the plain per-class loop of the reference code; tests prove both agree. On CPU
+the loop is the default: there the vmapped (grouped) weight gradients measured 2.3-2.6x slower.
 """
 from __future__ import annotations
 
@@ -50,7 +51,10 @@ class DCConfig(MethodConfig):
     lr_net: float = setting(0.01, "learning rate of the network trained on S in the inner loop", min=0.0)
     batch_train: int = setting(256, "batch size of the inner-loop network training", min=1)
     bn_real: int = setting(16, "real images per class that set the (frozen) BatchNorm statistics", min=1)
-    fast: bool = setting(True, "per-class gradients of all classes in one vmapped call (False = per-class loop)")
+    fast: bool | None = setting(
+        None, "per-class gradients: True = all classes in one vmapped call, False = per-class loop, "
+        "None = by device (vmapped on GPU; loop on CPU, where vmap measured 2.3-2.6x slower)",
+        choices=(None, True, False))
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "paper": {"iterations": 1000, "batch_real": 256, "lr_img": 0.1, "net_width": 128},
@@ -172,7 +176,8 @@ class DC(CondensationMethod):
     # ---- one iteration -----------------------------------------------------------
     def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor) -> Tensor:
         """Per-class matching loss (classes,), fast or reference path per config."""
-        fn = dc_class_losses if self.config.fast else dc_class_losses_reference
+        fast = self.config.fast if self.config.fast is not None else self.device.type != "cpu"
+        fn = dc_class_losses if fast else dc_class_losses_reference
         return fn(net, real, syn, self.subset_size)
 
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:

@@ -31,8 +31,8 @@ class RunSummary:
             "seed": self.seed, "status": self.status,
             "iteration": f"{self.iteration}/{self.total_iterations or '?'}",
             "last loss": None if self.last_loss is None else round(self.last_loss, 5),
-            "accuracy (%)": None if ev is None else f"{100 * ev['mean']:.2f} ± {100 * ev['std']:.2f}",
-            "protocol": None if ev is None else ev.get("protocol_text", ""),
+            "accuracy (%)": "not evaluated" if ev is None else f"{100 * ev['mean']:.2f} ± {100 * ev['std']:.2f}",
+            "protocol": "" if ev is None else ev.get("protocol_text", ""),
         }
 
 
