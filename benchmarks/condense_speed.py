@@ -1,5 +1,8 @@
 """Iterations/s of each method's fast (vectorised) path vs its per-class reference path.
 
+The methods pick the faster one per device by default (`fast=None`): the per-class loop on CPU,
+where it measured faster, the batched/vmapped path elsewhere.
+
 Example (CPU, shared machine: pin threads):
     OMP_NUM_THREADS=1 python -m benchmarks.condense_speed --dataset digits --ipc 10 --methods dc,dsa,dm --iterations 3
 """

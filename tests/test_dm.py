@@ -66,3 +66,19 @@ def test_batchnorm_real_and_synthetic_share_batch_statistics(digits):
     separate = dm_class_losses_reference(net, real, syn)
     assert not torch.allclose(joint, separate)
     method.step()  # the BN variant runs (always through the joint batch)
+
+
+def test_default_path_is_chosen_by_device(digits, monkeypatch):
+    """fast=None: per-class loop on CPU (faster there); the batched path when asked, or for BN."""
+    import dclab.methods.dm as dm_module
+
+    def batched_path_used(*args, **kwargs):
+        raise AssertionError("batched path used")
+
+    monkeypatch.setattr(dm_module, "dm_class_losses", batched_path_used)
+    method = build(digits)
+    assert method.config.fast is None and method.device.type == "cpu"
+    method.step()
+    for overrides in ({"fast": True}, {"norm": "batchnorm"}):
+        with pytest.raises(AssertionError, match="batched path used"):
+            build(digits, **overrides).step()
