@@ -13,39 +13,29 @@ import time
 
 import torch
 
+from benchmarks.run_args import add_condense_eval_args, method_overrides, protocol_from
 from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import describe_device, resolve_device
 from dclab.eval.evaluate import evaluate_synthetic
-from dclab.eval.protocol import EvalProtocol
 from dclab.methods import get_method
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", default="dm")
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--ipc", type=int, default=10)
     p.add_argument("--iterations", type=int, default=None, help="override the preset's iterations")
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--set", nargs="*", default=[], help="key=value method setting overrides")
-    p.add_argument("--protocol", default="fast", help="evaluation preset: paper, paper_dsa, fast, quick")
-    p.add_argument("--models", type=int, default=None)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    add_condense_eval_args(p)
     args = p.parse_args()
 
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root, download=False)
     cls = get_method(args.method)
-    overrides: dict[str, object] = dict(kv.split("=", 1) for kv in args.set)
+    overrides: dict[str, object] = dict(method_overrides(args))
     if args.iterations is not None:
         overrides["iterations"] = args.iterations
     cfg = cls.config_class.build(args.preset, overrides)
-    protocol_overrides = {k: v for k, v in (("models", args.models), ("epochs", args.epochs)) if v is not None}
-    protocol = EvalProtocol.build(args.protocol, protocol_overrides)
+    protocol = protocol_from(args)
     method = cls(data, args.ipc, cfg, seed=args.seed, device=device)
     print(f"{args.method} on {args.dataset} IPC {args.ipc}, {describe_device(device)}, "
           f"torch threads {torch.get_num_threads()}; config {cfg.to_dict()}", flush=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from benchmarks.run_args import add_condense_eval_args, method_overrides, protocol_from
 from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import resolve_device
 from dclab.eval.multisize import subset_accuracy_curve
-from dclab.eval.protocol import EvalProtocol
 from dclab.methods import get_method
 from dclab.methods.base import CondensationMethod
 
@@ -31,28 +31,20 @@ def condense(method: CondensationMethod) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--ipc", type=int, default=10)
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--set", nargs="*", default=[], help="key=value MDC setting overrides (base=dm|dc|dsa, ...)")
-    p.add_argument("--protocol", default="fast", help="evaluation preset: paper, paper_dsa, fast, quick")
-    p.add_argument("--models", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    add_condense_eval_args(p)  # --set: MDC settings (base=dm|dc|dsa, delta_t, ...)
     args = p.parse_args()
 
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root, download=False)
     mdc_cls = get_method("mdc")
-    cfg = mdc_cls.config_class.build(args.preset, dict(kv.split("=", 1) for kv in args.set))
+    cfg = mdc_cls.config_class.build(args.preset, method_overrides(args))
     base_cls = get_method(cfg.base)
     runs = {
         "MDC": mdc_cls(data, args.ipc, cfg, seed=args.seed, device=device),
         f"C ({cfg.base})": base_cls(data, args.ipc, cfg.base_config(base_cls.config_class), seed=args.seed,
                                     device=device),
     }
-    protocol = EvalProtocol.build(args.protocol, {} if args.models is None else {"models": args.models})
+    protocol = protocol_from(args)
     print(f"{args.dataset} IPC {args.ipc}; MDC config {cfg.to_dict()}")
     print(f"protocol: {protocol.describe()}", flush=True)
     curves = {}
