@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from dclab.eval.train import Augment, batch_order, classification_loss, lr_at_epoch, momentum_resets_at
+from dclab.nets.layers import has_batchnorm
 
 
 def can_vectorize(net: nn.Module, sample: Tensor) -> bool:
@@ -24,7 +25,7 @@ def can_vectorize(net: nn.Module, sample: Tensor) -> bool:
 
     sample: (B, C, H, W) a few inputs on the net's device.
     """
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules()):
+    if has_batchnorm(net):
         return False  # train-mode BN updates buffers in place: not expressible under vmap
     try:
         params, buffers = stack_module_state([net, net])

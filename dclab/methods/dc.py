@@ -26,6 +26,7 @@ from torch.func import functional_call, grad, vmap
 from dclab.config import ConfigError, setting
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.matching import freeze_prefix_, gradient_distance
+from dclab.nets.layers import has_batchnorm
 
 # IPC -> (outer_loop, inner_loop) of the reference code.
 LOOPS_BY_IPC: dict[int, tuple[int, int]] = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
@@ -207,7 +208,7 @@ class DC(CondensationMethod):
 
     def _freeze_bn(self, net: nn.Module) -> None:
         """BatchNorm nets: statistics from `bn_real` real images per class, frozen (reference)."""
-        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules()):
+        if not has_batchnorm(net):
             return
         per_class = min(self.config.bn_real, self.data.min_class_count())
         real = self.data.sample_per_class(per_class, self.generator).flatten(0, 1)

@@ -18,6 +18,7 @@ from dclab.config import setting
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
 from dclab.methods.matching import freeze_prefix_, mean_embedding_distance
+from dclab.nets.layers import has_batchnorm
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,6 @@ def dm_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset:
             loss = loss + (emb_real.mean(0) - emb_syn[:subset].mean(0)).pow(2).sum()
         out.append(loss)
     return torch.stack(out)
-
-
-def has_batchnorm(net: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
 @METHODS.register("dm")

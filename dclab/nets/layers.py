@@ -43,3 +43,8 @@ def make_pool(pool: str) -> nn.Module:
     if pool == "none":
         return nn.Identity()
     raise ValueError(f"unknown pooling {pool!r}; choose one of: {', '.join(POOLS)}")
+
+
+def has_batchnorm(net: nn.Module) -> bool:
+    """Whether any layer normalises with batch statistics (samples then interact)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
