@@ -171,6 +171,17 @@ def test_disk_cache_second_load_fast_and_identical(tmp_path, shared_data) -> Non
     assert dataset_status("mnist", root).available
 
 
+def test_digits_second_load_comes_from_the_disk_cache(tmp_path) -> None:
+    """The embedded default is cached too, keyed by scikit-learn's bundled file."""
+    loader = DATASETS.get("digits")
+    first = loader(tmp_path, False)
+    assert cache_path(tmp_path, "digits").is_file()
+    second = loader(tmp_path, False)
+    for field in ("x_train", "y_train", "x_test", "y_test"):
+        assert torch.equal(getattr(first, field), getattr(second, field))
+    assert (second.mean, second.std, second.class_names) == (first.mean, first.std, first.class_names)
+
+
 def test_stale_cache_is_rebuilt(tmp_path, shared_data) -> None:
     """A cache built from other source files is not used: the signature covers size and mtime."""
     root = tmp_path / "root"
