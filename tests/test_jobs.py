@@ -101,6 +101,32 @@ def test_stop_keeps_checkpoint_and_final(manager):
     assert torch.equal(run.load_final().images, ckpt["images"])
 
 
+def test_process_exit_stops_running_jobs_with_a_checkpoint(tmp_path):
+    """A process that exits mid-run (the app server on Ctrl-C) leaves the run "stopped", resumable."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(f"""
+        import time
+        from dclab.jobs import JobManager, RunSpec
+        job = JobManager({str(tmp_path / "runs")!r}).submit(RunSpec(
+            dataset="digits", method="dm", ipc=2, seed=0, iterations=100000, overrides={TINY!r}))
+        while job.snapshot().iteration < 2:
+            time.sleep(0.01)
+        print(job.run_dir.path, flush=True)
+    """)  # ... and the interpreter exits with the job still running
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True,
+                         timeout=TIMEOUT, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = RunDir.open(Path(out.stdout.strip().splitlines()[-1]))
+    status = run.read_status()
+    assert status["status"] == "stopped", status
+    assert run.load_checkpoint()["iteration"] == status["iteration"] >= 2
+
+
 def test_stop_then_resume_ends_with_the_images_of_an_uninterrupted_run(manager):
     n = 30
     straight = manager.submit(spec(iterations=n, seed=3))

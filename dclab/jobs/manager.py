@@ -6,13 +6,26 @@ that device starts when one ends. One manager per process (the app keeps it in c
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from dclab.jobs.job import Job
 from dclab.jobs.spec import RunSpec, prepare
 from dclab.runs import DEFAULT_RUNS_ROOT, RunDir
+
+
+_LIVE_MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_jobs_at_exit() -> None:
+    """Process exit (e.g. Ctrl-C of the app server): stop running jobs cleanly, so each writes
+    its checkpoint and ends "stopped" instead of dying mid-step with its daemon thread."""
+    for manager in list(_LIVE_MANAGERS):
+        manager.shutdown(timeout=30)
 
 
 class JobManager:
@@ -23,6 +36,7 @@ class JobManager:
         self.max_running_per_device = max_running_per_device
         self._jobs: dict[str, Job] = {}  # insertion order = submission order
         self._lock = threading.RLock()
+        _LIVE_MANAGERS.add(self)
 
     # ---- submit / resume ---------------------------------------------------------
     def submit(self, spec: RunSpec) -> Job:
