@@ -111,6 +111,8 @@ class DM(CondensationMethod):
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
         k, n = self.data.num_classes, self.ipc
         net = self.new_net()
+        if self.device.type == "cpu":  # oneDNN NHWC convs: width 128, 1 thread 5.7 -> 4.6 s/it (2 threads: same)
+            net = net.to(memory_format=torch.channels_last)
         net.train()
         net.requires_grad_(False)  # the embedding net is never trained
         real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
