@@ -156,6 +156,11 @@ class CondensationMethod(ABC):
         return StepMetrics(self.iteration, float(loss), tuple(float(v) for v in class_losses),
                            time.perf_counter() - start, dict(extra))
 
+    def use_fast_path(self, fast: bool | None) -> bool:
+        """A `fast` setting resolved: None = by device, the batched/vmapped path on GPU and the
+        per-class loop on CPU, where the loop measured faster (benchmarks/condense_speed.py)."""
+        return fast if fast is not None else self.device.type != "cpu"
+
     def new_net(self, **overrides: Any) -> nn.Module:
         """A freshly initialised matching network, seeded from the method's generator."""
         opts = {**self.config.net_options(), **overrides}

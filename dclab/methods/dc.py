@@ -177,7 +177,7 @@ class DC(CondensationMethod):
     # ---- one iteration -----------------------------------------------------------
     def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor) -> Tensor:
         """Per-class matching loss (classes,), fast or reference path per config."""
-        fast = self.config.fast if self.config.fast is not None else self.device.type != "cpu"
+        fast = self.use_fast_path(self.config.fast)
         fn = dc_class_losses if fast else dc_class_losses_reference
         return fn(net, real, syn, self.subset_size)
 

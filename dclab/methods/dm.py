@@ -119,7 +119,7 @@ class DM(CondensationMethod):
         syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
         if self.config.dsa:
             real, syn = draw_siamese(self.dsa_strategy, real, syn, self.generator)
-        fast = self.config.fast if self.config.fast is not None else self.device.type != "cpu"
+        fast = self.use_fast_path(self.config.fast)
         use_fast = fast or self.config.norm == "batchnorm"  # BN: classes must share one batch
         loss_fn = dm_class_losses if use_fast else dm_class_losses_reference
         class_losses = loss_fn(net, real, syn, self.subset_size)
