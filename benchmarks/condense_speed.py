@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations per path")
     parser.add_argument("--warmup", type=int, default=1, help="untimed iterations first")
     parser.add_argument("--net-width", type=int, default=None, help="ConvNet width (default: the preset's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra config setting for methods that have it (e.g. outer_loop=1 inner_loop=1)")
+    parser.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="extra config settings for methods that have them (e.g. outer_loop=1 inner_loop=1)")
     args = parser.parse_args(argv)
     settings = dict(item.split("=", 1) for item in args.set)
 

@@ -77,7 +77,7 @@ def main() -> int:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--methods", nargs="+", default=["random", "dd", "kip", "mtt"])
     p.add_argument("--iterations", nargs="+", default=["dd=100", "kip=200", "mtt=100"], help="method=N")
-    p.add_argument("--set", nargs="*", default=[], help="method:key=value config overrides")
+    p.add_argument("--set", action="extend", nargs="+", default=[], help="method:key=value config overrides")
     p.add_argument("--models", type=int, default=2)
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--eval-width", type=int, default=0, help="ConvNet width of the evaluation nets (0 = protocol default)")

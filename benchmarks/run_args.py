@@ -11,7 +11,8 @@ def add_condense_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--ipc", type=int, default=10)
     p.add_argument("--preset", default="cpu")
-    p.add_argument("--set", nargs="*", default=[], help="key=value method setting overrides")
+    p.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="method setting overrides (`--set a=1 b=2` or repeated `--set`)")
     p.add_argument("--protocol", default="fast", help="evaluation preset: paper, paper_dsa, fast, quick")
     p.add_argument("--models", type=int, default=None, help="K networks (overrides the preset)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per network (overrides the preset)")

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
 from dclab.data.bundle import DatasetBundle
-from dclab.device import resolve_device
+from dclab.device import prefers_batched, resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
@@ -137,7 +137,7 @@ def _evaluate(
                batch_size=protocol.batch_size)
 
     if vectorize == "auto":
-        vectorize = dev.type != "cpu"
+        vectorize = prefers_batched(dev)
     vectorized = bool(vectorize) and k_models > 1 and can_vectorize(nets[0], x[:2])
     if vectorized:
         train_classifiers_vectorized(

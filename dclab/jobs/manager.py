@@ -16,7 +16,6 @@ from dclab.jobs.job import Job
 from dclab.jobs.spec import RunSpec, prepare
 from dclab.runs import DEFAULT_RUNS_ROOT, RunDir
 
-
 _LIVE_MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 
 

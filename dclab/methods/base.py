@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.device import resolve_device
+from dclab.device import prefers_batched, resolve_device
 from dclab.nets import get_net
 from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
@@ -157,9 +157,8 @@ class CondensationMethod(ABC):
                            time.perf_counter() - start, dict(extra))
 
     def use_fast_path(self, fast: bool | None) -> bool:
-        """A `fast` setting resolved: None = by device, the batched/vmapped path on GPU and the
-        per-class loop on CPU, where the loop measured faster (benchmarks/condense_speed.py)."""
-        return fast if fast is not None else self.device.type != "cpu"
+        """A `fast` setting resolved: None = by device (`prefers_batched`)."""
+        return fast if fast is not None else prefers_batched(self.device)
 
     def new_net(self, **overrides: Any) -> nn.Module:
         """A freshly initialised matching network, seeded from the method's generator."""
