@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
@@ -50,14 +51,18 @@ def load_target(args: argparse.Namespace):
     if args.run_dir and args.coreset:
         raise ValueError("give either a run folder or --coreset, not both")
     if args.run_dir:
-        from dclab.runs.export import synthetic_from_run
+        from dclab.runs.export import run_images
         from dclab.runs.store import RunDir
 
         run = RunDir.open(args.run_dir)
-        cfg = run.read_config()
-        root = args.data_root or (cfg.get("spec") or {}).get("data_root")
+        cfg = run.read_run_config()
+        spec = cfg.get("spec") if isinstance(cfg.get("spec"), dict) else {}
+        root = args.data_root or spec.get("data_root")
         data = load_dataset(args.dataset or cfg["dataset"]["name"], root=root)
-        return synthetic_from_run(run), data
+        synthetic, source = run_images(run)
+        if not args.json:
+            print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
+        return synthetic, data
     if not args.coreset:
         raise ValueError("give a run folder or --coreset NAME --dataset D --ipc N")
     if not args.dataset or args.ipc is None:

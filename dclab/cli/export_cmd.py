@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if not any((args.png, args.pt, args.folder, args.gif)):
         raise ValueError("nothing to export: give --png, --pt, --folder and/or --gif")
     run_dir = RunDir.open(args.run_dir)
-    synthetic = export.synthetic_from_run(run_dir)
+    synthetic, source = export.run_images(run_dir)
     written = []
     if args.gif:  # first, so a run without snapshots fails before anything is written
         gif = export.evolution_gif_bytes(run_dir)
@@ -39,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
     if args.folder:
         export.save_imagefolder(synthetic, args.folder)
         written.append(args.folder + "/")
-    print(f"{synthetic.method} {synthetic.dataset} IPC {synthetic.ipc} -> {', '.join(written)}")
+    print(f"{synthetic.method} {synthetic.dataset} IPC {synthetic.ipc}, images: {source} -> {', '.join(written)}")
     return 0

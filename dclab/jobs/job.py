@@ -23,6 +23,7 @@ from dclab.jobs.runner import RunControl, RunOutcome, run_condensation
 from dclab.jobs.spec import PreparedRun, RunSpec
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
+from dclab.runs.lock import RunLock
 
 IMAGE_COPIES_PER_S = 4.0
 RATE_WINDOW = 20  # steps in the iterations/s estimate
@@ -78,9 +79,10 @@ class Job:
     """A run in a background thread. Created by `JobManager`; `start()` is the manager's to call."""
 
     def __init__(self, prepared: PreparedRun, run_dir: RunDir, resume: bool = False,
-                 on_end: Callable[[Job], None] | None = None) -> None:
+                 on_end: Callable[[Job], None] | None = None, run_lock: RunLock | None = None) -> None:
         self.prepared = prepared
         self.run_dir = run_dir
+        self._run_lock = run_lock  # the run folder's writer lock, released when the job ends
         self.id = run_dir.run_id
         self.resuming = resume
         self._on_end = on_end
@@ -186,6 +188,8 @@ class Job:
             self._finish_job()
 
     def _finish_job(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.release()
         self._ended.set()
         if self._on_end is not None:
             self._on_end(self)

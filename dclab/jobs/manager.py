@@ -15,6 +15,8 @@ from pathlib import Path
 from dclab.jobs.job import Job
 from dclab.jobs.spec import RunSpec, prepare
 from dclab.runs import DEFAULT_RUNS_ROOT, RunDir
+from dclab.runs.lock import RunBusyError
+from dclab.runs.store import CorruptRunError
 
 _LIVE_MANAGERS: weakref.WeakSet[JobManager] = weakref.WeakSet()
 
@@ -42,25 +44,44 @@ class JobManager:
         """Validate (raising a one-line user error), create the run folder, queue the job."""
         prepared = prepare(spec)
         run_dir = RunDir.create(self.runs_root, prepared.name_hint)
-        run_dir.write_config(prepared.config_json())
-        run_dir.write_status("queued", "waiting for a free device slot", iteration=0,
-                             total_iterations=prepared.total_iterations)
-        return self._enqueue(Job(prepared, run_dir, on_end=self._job_ended))
+        lock = run_dir.lock()  # a fresh folder: only a racing Delete could hold it
+        try:
+            run_dir.write_config(prepared.config_json())
+            run_dir.write_status("queued", "waiting for a free device slot", iteration=0,
+                                 total_iterations=prepared.total_iterations)
+        except BaseException:
+            lock.release()
+            raise
+        return self._enqueue(Job(prepared, run_dir, on_end=self._job_ended, run_lock=lock))
 
     def resume(self, run_dir_or_id: RunDir | Path | str) -> Job:
-        """Continue a stopped, failed or crashed run from its checkpoint (same final images)."""
+        """Continue a stopped, failed, interrupted (its writer died) run from its checkpoint.
+
+        RunBusyError (one line naming the holder) when another job or process writes the run."""
         run_dir = self._open(run_dir_or_id)
         with self._lock:
             current = self._jobs.get(run_dir.run_id)
             if current is not None and not current.ended:
-                raise ValueError(f"run {run_dir.run_id} is {current.status}; stop it before resuming")
-        stored = run_dir.read_config()
-        if run_dir.read_status().get("status") == "finished":
-            raise ValueError(f"run {run_dir.run_id} has already finished")
-        prepared = prepare(RunSpec.from_dict(stored["spec"]), stored=stored)
-        run_dir.write_status("queued", "waiting to resume", iteration=int(run_dir.read_status().get("iteration", 0)),
-                             total_iterations=prepared.total_iterations)
-        return self._enqueue(Job(prepared, run_dir, resume=True, on_end=self._job_ended))
+                raise RunBusyError(f"run {run_dir.run_id} is {current.status} in this process; "
+                                   f"stop it before resuming")
+        lock = run_dir.lock()
+        try:
+            stored = run_dir.read_config()
+            if run_dir.read_status().get("status") == "finished":
+                raise ValueError(f"run {run_dir.run_id} has already finished")
+            if not isinstance(stored.get("spec"), dict) or not isinstance(stored.get("config"), dict):
+                raise CorruptRunError(f"{run_dir.path / 'config.json'}: no spec/config to resume from "
+                                      f"(an imported set cannot be resumed)")
+            if run_dir.has_checkpoint():
+                run_dir.load_checkpoint()  # a cut or tampered checkpoint: one line now, not a failed job
+            prepared = prepare(RunSpec.from_dict(stored["spec"]), stored=stored)
+            it = run_dir.read_status().get("iteration", 0)
+            run_dir.write_status("queued", "waiting to resume", iteration=it if isinstance(it, int) else 0,
+                                 total_iterations=prepared.total_iterations)
+        except BaseException:
+            lock.release()
+            raise
+        return self._enqueue(Job(prepared, run_dir, resume=True, on_end=self._job_ended, run_lock=lock))
 
     # ---- queries -------------------------------------------------------------------
     def jobs(self) -> list[Job]:

@@ -4,7 +4,9 @@
 record per step, snapshots every `snapshot_every` iterations (plus 0 and the last), a checkpoint
 every `checkpoint_every` iterations and on pause/stop, and final.pt on finish and on stop.
 Pause and stop are honoured between steps (`RunControl`). A NaN/inf loss or image, or an
-exception, ends the run as "failed" and leaves the last good checkpoint untouched.
+exception, ends the run as "failed" and leaves the last good checkpoint untouched; so do images
+that diverge far outside the data range (`DIVERGENCE_LIMIT` in normalised units, where real data
+lie within about ±5).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
 
 TERMINAL = ("stopped", "finished", "failed")
+DIVERGENCE_LIMIT = 1e3  # |pixel| in normalised units; real images lie within about ±5
 
 
 class RunControl:
@@ -139,6 +142,7 @@ class _Loop:
         assert method is not None
         if self.run_dir.has_checkpoint():
             method.load_state_dict(self.run_dir.load_checkpoint())
+        self.run_dir.drop_final()  # the run goes on: an older final.pt would shadow newer snapshots
         self.run_dir.truncate_metrics(method.iteration)
         self.run_dir.truncate_snapshots(method.iteration)
         return self.run_dir.read_metrics()
@@ -153,6 +157,12 @@ class _Loop:
             raise NonFiniteError(
                 f"{what} became {m.loss if what == 'loss' else 'non-finite'} at iteration {it}; "
                 f"lower lr_img or check the settings (last good checkpoint kept)"
+            )
+        peak = float(method.images.detach().abs().max())
+        if peak > DIVERGENCE_LIMIT:
+            raise NonFiniteError(
+                f"synthetic images diverged at iteration {it} (|pixel| {peak:.3g}, data lie within about ±5); "
+                f"lower lr_img (last good checkpoint kept)"
             )
         self.run_dir.append_metrics(m.to_dict())
         if self.listener is not None:

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle
 from dclab.runs.atomic import atomic_write, save_torch
-from dclab.runs.store import RunDir
+from dclab.runs.store import CorruptRunError, RunDir
 from dclab.synthetic import SyntheticSet, class_major_labels
 
 TARGET_TILE = 64  # default upscaling aims at tiles about this many pixels wide
@@ -160,8 +160,8 @@ def evolution_gif_bytes(run_dir: RunDir, max_frames: int = 60, frame_ms: int = 1
     its = run_dir.snapshot_iterations()
     if not its:
         raise ValueError(f"run {run_dir.run_id} has no snapshots yet")
-    cfg = run_dir.read_config()
-    ds, ipc = cfg.get("dataset", {}), int(cfg["ipc"])
+    cfg = run_dir.read_run_config()
+    ds, ipc = cfg["dataset"], cfg["ipc"]
     mean = torch.tensor(ds["mean"]).view(1, -1, 1, 1)
     std = torch.tensor(ds["std"]).view(1, -1, 1, 1)
     if len(its) > max_frames:
@@ -175,23 +175,48 @@ def evolution_gif_bytes(run_dir: RunDir, max_frames: int = 60, frame_ms: int = 1
 
 # ---- a run's current images -------------------------------------------------------------
 def synthetic_from_run(run_dir: RunDir) -> SyntheticSet:
-    """The run's final set, else the images of its checkpoint, else of its latest snapshot."""
+    """The run's newest good images as a SyntheticSet (see `run_images`)."""
+    return run_images(run_dir)[0]
+
+
+def run_images(run_dir: RunDir) -> tuple[SyntheticSet, str]:
+    """(set, where it came from): final.pt if present, else the newest readable of the checkpoint and
+    the snapshots (a crashed run's snapshots may be newer than its checkpoint). A cut or tampered
+    file is skipped when an older good one exists; CorruptRunError names it when none does."""
     if run_dir.has_final():
-        return run_dir.load_final()
-    images = None
+        syn = run_dir.load_final()
+        it = run_dir.read_status().get("iteration")
+        return syn, f"final.pt (iteration {it})" if isinstance(it, int) else "final.pt"
+    cfg = run_dir.read_run_config()
+    candidates: list[tuple[int, str]] = [(it, "snapshot") for it in run_dir.snapshot_iterations()]
+    first_error: CorruptRunError | None = None
     if run_dir.has_checkpoint():
-        images = run_dir.load_checkpoint().get("images")
-    if images is None and run_dir.snapshot_iterations():
-        images = run_dir.load_snapshot(run_dir.snapshot_iterations()[-1])
-    if images is None:
-        raise ValueError(f"run {run_dir.run_id} has no images yet (no final.pt, checkpoint or snapshot)")
-    cfg = run_dir.read_config()
-    ds = cfg.get("dataset", {})
+        try:
+            state = run_dir.load_checkpoint()
+            candidates.append((int(state["iteration"]), "checkpoint"))
+        except CorruptRunError as e:
+            first_error = e
+    for it, source in sorted(candidates, key=lambda c: (c[0], c[1] == "checkpoint"), reverse=True):
+        try:
+            images = state["images"] if source == "checkpoint" else run_dir.load_snapshot(it)
+            return _set_from_images(run_dir, cfg, images), f"{source} of iteration {it}"
+        except CorruptRunError as e:
+            first_error = first_error or e
+    if first_error is not None:
+        raise first_error
+    raise ValueError(f"run {run_dir.run_id} has no images yet (no final.pt, checkpoint or snapshot)")
+
+
+def _set_from_images(run_dir: RunDir, cfg: dict, images: Tensor) -> SyntheticSet:
+    ds = cfg["dataset"]
     class_names = tuple(ds["class_names"])
-    ipc = images.shape[0] // max(len(class_names), 1)
+    if images.shape[0] != len(class_names) * cfg["ipc"] or list(images.shape[1:]) != list(ds.get("shape") or
+                                                                                      images.shape[1:]):
+        raise CorruptRunError(f"{run_dir.path}: images of shape {tuple(images.shape)} do not fit the run "
+                              f"({len(class_names)} classes x IPC {cfg['ipc']}, {ds.get('shape')})")
     return SyntheticSet(
         images=images.detach().cpu().float(),
-        labels=class_major_labels(len(class_names), ipc),
+        labels=class_major_labels(len(class_names), cfg["ipc"]),
         dataset=ds["name"],
         class_names=class_names,
         mean=tuple(ds["mean"]),

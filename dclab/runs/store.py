@@ -4,13 +4,17 @@ Layout::
 
     <root>/<run_id>/
         config.json        what was run (dataset, method, ipc, seed, device, config, protocol)
-        status.json        status ('queued'|'running'|'paused'|'stopped'|'finished'|'failed'), message
+        status.json        status ('queued'|'running'|'paused'|'stopped'|'finished'|'failed'), message,
+                           and while a process writes the run: owner_pid, owner_host, heartbeat
+        .lock              the writer's OS file lock (see lock.py): one writer per run across processes
         metrics.jsonl      one JSON object per logged iteration (and 'eval' records)
         snapshots/it_00000100.pt   images (CPU tensor) at that iteration, for scrubbing/GIF
         checkpoint.pt      method.state_dict() of the last good step, for resume
         final.pt           the SyntheticSet (see serialize.py)
 
-All whole-file writes are atomic; metrics are appended line by line.
+All whole-file writes are atomic; metrics are appended line by line. Every read of a file that
+may have been cut short or tampered with raises `CorruptRunError` (a ValueError, one line naming
+the file); tensors are read with `torch.load(weights_only=True)`, so nothing in a run executes.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from typing import Any
 import torch
 
 from dclab.runs.atomic import save_torch, write_json
+from dclab.runs.lock import STATUS_WRITE_LOCK, RunLock, effective_status, held_here, owner_fields
 from dclab.runs.serialize import synthetic_from_dict, synthetic_to_dict
 from dclab.synthetic import SyntheticSet
 
@@ -35,6 +40,41 @@ SNAPSHOT_RE = re.compile(r"it_(\d+)\.pt$")
 
 class RunNotFoundError(FileNotFoundError):
     pass
+
+
+class CorruptRunError(ValueError):
+    """A run file is missing a part, cut short, of the wrong shape or not what dclab writes."""
+
+
+def load_tensor_file(path: Path, what: str = "file") -> Any:
+    """torch.load(weights_only=True) of a run file; any failure is one line naming the file."""
+    try:
+        return torch.load(path, weights_only=True, map_location="cpu")
+    except FileNotFoundError:
+        raise CorruptRunError(f"{path}: {what} is missing") from None
+    except Exception as e:  # noqa: BLE001 - junk makes torch.load fail with many types
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if "weights_only" in first or "Unsupported global" in first:
+            first = "it holds objects that are not plain tensors/numbers (refused, not executed)"
+        raise CorruptRunError(f"{path}: {what} is not a readable torch file: {first[:160]}") from None
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CorruptRunError(f"{path}: {what} is missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CorruptRunError(f"{path}: {what} is not valid JSON ({type(e).__name__})") from None
+    if not isinstance(obj, dict):
+        raise CorruptRunError(f"{path}: {what} must be a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _images(obj: Any, path: Path) -> torch.Tensor:
+    if not isinstance(obj, torch.Tensor) or obj.dim() != 4 or not obj.is_floating_point():
+        raise CorruptRunError(f"{path}: expected a (N, C, H, W) float tensor of images")
+    return obj
 
 
 @dataclass(frozen=True)
@@ -82,15 +122,47 @@ class RunDir:
         write_json(self.path / "config.json", config)
 
     def read_config(self) -> dict[str, Any]:
-        return json.loads((self.path / "config.json").read_text())
+        """config.json as a dict; CorruptRunError when it is cut short or not a JSON object."""
+        return read_json_object(self.path / "config.json", "config.json")
+
+    def read_run_config(self) -> dict[str, Any]:
+        """config.json checked for what reading the run's images needs (data set, IPC)."""
+        cfg = self.read_config()
+        ds = cfg.get("dataset")
+        if (not isinstance(ds, dict) or not isinstance(ds.get("name"), str)
+                or not isinstance(ds.get("class_names"), list) or not ds["class_names"]
+                or not isinstance(ds.get("mean"), list) or not isinstance(ds.get("std"), list)
+                or not isinstance(cfg.get("ipc"), int) or isinstance(cfg.get("ipc"), bool)):
+            raise CorruptRunError(f"{self.path / 'config.json'}: not a dclab run config "
+                                  f"(needs dataset name/class_names/mean/std and ipc)")
+        return cfg
 
     def write_status(self, status: str, message: str = "", **fields: Any) -> None:
-        write_json(self.path / "status.json", {"status": status, "message": message,
-                                               "updated": time.time(), **fields})
+        with STATUS_WRITE_LOCK:
+            owner = owner_fields() if held_here(self.path) else {}
+            write_json(self.path / "status.json", {"status": status, "message": message,
+                                                   "updated": time.time(), **fields, **owner})
 
     def read_status(self) -> dict[str, Any]:
+        """status.json as recorded; a broken file reads as status 'broken' with the reason."""
         p = self.path / "status.json"
-        return json.loads(p.read_text()) if p.is_file() else {"status": "unknown", "message": ""}
+        if not p.is_file():
+            return {"status": "unknown", "message": ""}
+        try:
+            st = read_json_object(p, "status.json")
+        except CorruptRunError as e:
+            return {"status": "broken", "message": str(e)}
+        if not isinstance(st.get("status"), str):
+            return {"status": "broken", "message": f"{p}: no status"}
+        return st
+
+    def status(self) -> str:
+        """The recorded status, or 'interrupted' when its writer died (see lock.effective_status)."""
+        return effective_status(self.path, str(self.read_status().get("status")))
+
+    def lock(self) -> RunLock:
+        """Become the run's one writer (RunBusyError naming the holder if another has it)."""
+        return RunLock.acquire(self.path)
 
     # ---- metrics -----------------------------------------------------------
     def append_metrics(self, record: dict[str, Any]) -> None:
@@ -125,7 +197,8 @@ class RunDir:
         return sorted(int(m.group(1)) for p in d.iterdir() if (m := SNAPSHOT_RE.search(p.name)))
 
     def load_snapshot(self, iteration: int) -> torch.Tensor:
-        return torch.load(self.path / "snapshots" / f"it_{iteration:08d}.pt", weights_only=True)
+        path = self.path / "snapshots" / f"it_{iteration:08d}.pt"
+        return _images(load_tensor_file(path, "snapshot"), path)
 
     def truncate_snapshots(self, after_iteration: int) -> None:
         """Delete snapshots past `after_iteration` (on resume from an older checkpoint)."""
@@ -145,7 +218,12 @@ class RunDir:
         return (self.path / "checkpoint.pt").is_file()
 
     def load_checkpoint(self) -> dict[str, Any]:
-        return torch.load(self.path / "checkpoint.pt", weights_only=False, map_location="cpu")
+        path = self.path / "checkpoint.pt"
+        state = load_tensor_file(path, "checkpoint")
+        if not isinstance(state, dict) or not isinstance(state.get("iteration"), int):
+            raise CorruptRunError(f"{path}: not a dclab checkpoint (no iteration)")
+        _images(state.get("images"), path)
+        return state
 
     def save_final(self, synthetic: SyntheticSet) -> None:
         save_torch(self.path / "final.pt", synthetic_to_dict(synthetic))
@@ -154,10 +232,25 @@ class RunDir:
         return (self.path / "final.pt").is_file()
 
     def load_final(self) -> SyntheticSet:
-        return synthetic_from_dict(torch.load(self.path / "final.pt", weights_only=True))
+        path = self.path / "final.pt"
+        obj = load_tensor_file(path, "final set")
+        try:
+            syn = synthetic_from_dict(obj)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise CorruptRunError(f"{path}: not a dclab synthetic set ({type(e).__name__}: {e})") from None
+        _images(syn.images, path)
+        return syn
+
+    def drop_final(self) -> None:
+        (self.path / "final.pt").unlink(missing_ok=True)
 
     def delete(self) -> None:
-        shutil.rmtree(self.path)
+        """Remove the folder; RunBusyError when a live process writes it."""
+        lock = self.lock()
+        try:
+            shutil.rmtree(self.path)
+        finally:
+            lock.release()
 
 
 def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
