@@ -12,4 +12,11 @@ PAGES = [
     st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:"),
 ]
 
-st.navigation(PAGES).run()
+# The sidebar lists exactly these pages, drawn by the script: Streamlit's own page list is off
+# (.streamlit/config.toml, client.showSidebarNavigation), since before the first run it shows
+# the raw files of pages/ (e.g. "common").
+page = st.navigation(PAGES, position="hidden")
+with st.sidebar:
+    for p in PAGES:
+        st.page_link(p)
+page.run()

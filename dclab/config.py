@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,9 +83,11 @@ class BaseConfig:
         return cfg
 
     def validate(self) -> None:
-        """Check choices and ranges; subclasses add cross-field checks."""
+        """Check choices, finite numbers and ranges; subclasses add cross-field checks."""
         for f in self.fields_info():
             v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{f.name} must be a finite number, got {v!r}")
             if f.choices is not None and v not in f.choices:
                 raise ConfigError(f"{f.name} must be one of {list(f.choices)}, got {v!r}")
             if f.min is not None and v < f.min:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import typing
+import uuid
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +24,7 @@ from dclab.registry import UnknownNameError
 from dclab.runs import RunDir, RunNotFoundError
 
 RUNS_ENV, MAX_JOBS_ENV = "DCLAB_RUNS", "DCLAB_MAX_JOBS"
-USER_ERRORS = (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError,
-               FileNotFoundError)
+USER_ERRORS = (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError, OSError)
 LIVE_JOB_STATUSES = ("queued", "running", "paused")
 CURRENT_RUN = "current_run"  # session_state key: the run the Condense page shows
 
@@ -59,6 +59,11 @@ def _eval_board(root: str) -> EvalBoard:
     return board
 
 
+def session_task_key(name: str) -> str:
+    """An EvalBoard key private to this browser session: a second tab has its own evaluation."""
+    return f"{name}@{st.session_state.setdefault('_task_session', uuid.uuid4().hex)}"
+
+
 def eval_board() -> EvalBoard:
     """Background evaluations (t-SNE, accuracy, subset curves) of this server process."""
     return _eval_board(runs_root())
@@ -75,6 +80,18 @@ def user_errors() -> Iterator[None]:
 
 def all_runs() -> list[RunDir]:
     return RunDir.list(runs_root())
+
+
+def readable_runs() -> list[RunDir]:
+    """The runs whose config.json can be read (a broken one is listed, with its error, on Runs only)."""
+    out = []
+    for run in all_runs():
+        try:
+            run.read_run_config()
+        except ValueError:
+            continue
+        out.append(run)
+    return out
 
 
 def open_run(run_id: str) -> RunDir | None:

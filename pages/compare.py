@@ -10,11 +10,12 @@ from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
 from pages.common import (
-    all_runs,
     eval_board,
     job_manager,
     open_run,
     protocol_settings,
+    readable_runs,
+    session_task_key,
     show_grid,
     task_panel,
     user_errors,
@@ -46,7 +47,7 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
             st.session_state["compare_runs"] = ids
             st.rerun()
 
-runs = [r.run_id for r in all_runs()]
+runs = [r.run_id for r in readable_runs()]
 if len(runs) < 2:
     st.info("Compare needs at least two runs.")
     st.stop()
@@ -75,7 +76,11 @@ def grids() -> None:
                 images, where = s.images, f"{s.status}, iteration {s.iteration}/{s.total_iterations}"
             else:
                 its = run.snapshot_iterations()
-                images = run.load_snapshot(its[-1]) if its else None
+                try:
+                    images = run.load_snapshot(its[-1]) if its else None
+                except ValueError as e:  # a cut or tampered snapshot
+                    st.error(str(e))
+                    images = None
                 where = f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}"
             if images is not None:
                 show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
@@ -87,7 +92,7 @@ st.fragment(run_every=1.0 if live else None)(grids)()
 # ---- accuracy under one protocol ----------------------------------------------------------------------
 st.subheader("Accuracy (one protocol for all)")
 settings = protocol_settings("compare_eval")
-key = "compare_eval"
+key = session_task_key("compare_eval")  # per browser session
 if st.button("Evaluate", key="compare_evaluate"):
     with user_errors():
         protocol = build_protocol(settings)
@@ -121,7 +126,7 @@ st.subheader("Real versus synthetic features")
 st.caption("Features: a ConvNet trained on the real training set (cached). t-SNE of a class-stratified "
            "sample of real points with every synthetic image; coverage = share of real points whose nearest "
            "synthetic neighbour lies within their 5-NN radius; MMD² with an RBF kernel (median heuristic).")
-tkey = "compare_tsne"
+tkey = session_task_key("compare_tsne")  # per browser session
 if st.button("Compute t-SNE and coverage", key="tsne"):
     with user_errors():
         sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}

@@ -11,6 +11,7 @@ from dclab.jobs import RunSpec
 from dclab.methods import get_method, list_methods
 from dclab.methods.base import default_preset
 from dclab.nets import list_nets
+from dclab.runs.lock import describe_holder
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
 from pages.common import (
@@ -31,7 +32,9 @@ manager = job_manager()
 methods = list_methods()
 
 # ---- new run --------------------------------------------------------------------------------
-with st.expander("New run", expanded=not st.session_state.get(CURRENT_RUN)):
+# open on the first visit without a run; fixed for the session, so a widget edit does not collapse it
+NEW_RUN_OPEN = st.session_state.setdefault("new_run_open", not st.session_state.get(CURRENT_RUN))
+with st.expander("New run", expanded=NEW_RUN_OPEN):
     if not methods:
         st.warning("No condensation method is registered in this build yet.")
     else:
@@ -70,7 +73,7 @@ with st.expander("New run", expanded=not st.session_state.get(CURRENT_RUN)):
                                              device=device, preset=preset, overrides=overrides,
                                              eval_every=int(eval_every), eval_protocol=eval_protocol,
                                              label=label))
-                st.session_state[CURRENT_RUN] = job.id
+                st.session_state[CURRENT_RUN] = st.session_state["view_run"] = job.id  # show it at once
                 st.rerun()
 
 # ---- which run to show ------------------------------------------------------------------------
@@ -87,14 +90,23 @@ run = open_run(run_id)
 if run is None:
     st.error(f"run {run_id} no longer exists")
     st.stop()
+try:
+    run.read_run_config()
+except ValueError as e:  # a cut or tampered config.json: say so; the Runs page can delete it
+    st.error(str(e))
+    st.stop()
 
 # ---- controls -----------------------------------------------------------------------------------
 job = live_job(run_id)
-status = job.status if job is not None else run.read_status().get("status", "unknown")
+status = job.status if job is not None else run.status()  # "interrupted" when its writer died
+if job is None and status in LIVE_JOB_STATUSES:
+    st.info(f"run {run_id} is {status} in another process ({describe_holder(run.path)}); "
+            f"control it there")
 c = st.columns(4)
 if c[0].button("Pause", key="pause", disabled=job is None or status != "running"):
     job.pause()
-if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stopped", "failed", "unknown")):
+if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stopped", "failed", "unknown", "interrupted")
+                 or (job is None and status == "paused")):
     with user_errors():
         if job is not None and status == "paused":
             job.resume()
@@ -118,7 +130,11 @@ def _disk_view():
         elif "loss" in r:
             losses.append((int(r["iteration"]), float(r["loss"])))
     its = run.snapshot_iterations()
-    images = run.load_snapshot(its[-1]) if its else None
+    try:
+        images = run.load_snapshot(its[-1]) if its else None
+    except ValueError as e:  # a cut or tampered snapshot
+        st.error(str(e))
+        images = None
     total = st_json.get("total_iterations") or (cfg.get("config") or {}).get("iterations")
     return (st_json.get("iteration", its[-1] if its else 0), total, images, losses, evals,
             st_json.get("status", "unknown"), st_json.get("message", ""))
@@ -169,8 +185,9 @@ if len(its) >= 1:
     ds = cfg.get("dataset", {})
     pick = st.select_slider("snapshot (iteration)", options=its, value=its[-1], key="snapshot") if len(its) > 1 \
         else its[0]
-    show_grid(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
-             caption=f"snapshot at iteration {pick}")
+    with user_errors():
+        show_grid(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                 caption=f"snapshot at iteration {pick}")
     if st.button("Build evolution GIF", key="build_gif"):
         from dclab.runs.export import evolution_gif_bytes
 

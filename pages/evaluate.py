@@ -7,7 +7,7 @@ from dclab.data import list_datasets, load_dataset
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
 from dclab.runs.export import synthetic_from_run
-from pages.common import all_runs, eval_board, open_run, protocol_settings, task_panel, user_errors
+from pages.common import all_runs, eval_board, open_run, protocol_settings, session_task_key, task_panel, user_errors
 
 st.title("Evaluate")
 st.caption("Train K fresh networks on the set, test each on the real test set; mean ± std with the protocol.")
@@ -36,7 +36,7 @@ else:
 
 settings = protocol_settings("ev", with_net=True)
 cross = st.multiselect("cross-architecture: also train these networks", list_nets(), key="ev_cross")
-key = "evaluate_page"
+key = session_task_key("evaluate_page")  # per browser session
 if st.button("Evaluate", key="evaluate", type="primary"):
     with user_errors():
         protocol = build_protocol(settings)

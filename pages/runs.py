@@ -16,7 +16,7 @@ from dclab.runs.export import (
     imagefolder_zip_bytes,
     load_official_pt,
     save_official_pt,
-    synthetic_from_run,
+    run_images,
 )
 from dclab.viz.run_summary import summarize_run
 from pages.common import CURRENT_RUN, all_runs, job_manager, runs_root, user_errors
@@ -63,11 +63,13 @@ run = next(r for r in runs if r.run_id == run_id)
 summary = next(s for s in summaries if s.run_id == run_id)
 job = manager.get(run_id)
 live = job is not None and not job.ended
+if summary.status in ("broken", "failed", "interrupted"):
+    st.warning(f"{summary.status}: {summary.message}" if summary.message else summary.status)
 c = st.columns(4)
 if c[0].button("Open in Condense", key="open"):
     st.session_state[CURRENT_RUN] = run_id
     st.switch_page("pages/condense.py")
-if c[1].button("Resume", key="runs_resume", disabled=live or summary.status == "finished"
+if c[1].button("Resume", key="runs_resume", disabled=live or summary.status in ("finished", "broken")
                or summary.method == "imported"):
     with user_errors():
         manager.resume(run_id)
@@ -75,20 +77,21 @@ if c[1].button("Resume", key="runs_resume", disabled=live or summary.status == "
         st.switch_page("pages/condense.py")
 confirm = c[3].checkbox("yes, delete it", key="confirm_delete")
 if c[2].button("Delete", key="delete", disabled=live or not confirm):
-    run.delete()
-    st.rerun()
+    with user_errors():  # RunBusyError names the process that still writes it
+        run.delete()
+        st.rerun()
 if live:
     st.caption("stop the run before deleting it")
 
 st.subheader("Export")
 try:
-    syn = synthetic_from_run(run)
+    syn, source = run_images(run)
 except ValueError as e:
     st.info(str(e))
     st.stop()
 png = io.BytesIO()
 grid_image(syn.denormalized(), syn.ipc, syn.class_names).save(png, format="PNG")
-st.image(png.getvalue(), caption=f"{run_id}: {syn.method}, IPC {syn.ipc}")
+st.image(png.getvalue(), caption=f"{run_id}: {syn.method}, IPC {syn.ipc}, images: {source}")
 with tempfile.TemporaryDirectory() as tmp:
     save_official_pt(syn, Path(tmp) / "syn.pt")
     pt_bytes = (Path(tmp) / "syn.pt").read_bytes()

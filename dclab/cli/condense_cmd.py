@@ -7,7 +7,9 @@ are kept and the run can be continued with `JobManager.resume`.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from typing import Any, TextIO
 
 from dclab.cli.common import add_data_args, add_device_arg
@@ -19,7 +21,7 @@ from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.runs import DEFAULT_RUNS_ROOT
 
 NAME = "condense"
-HELP = "condense a data set with a method (foreground, with a progress bar; Ctrl-C stops cleanly)"
+HELP = "condense a data set with a method (foreground, with a progress bar; Ctrl-C or SIGTERM stops cleanly)"
 POLL_S = 0.2
 EXIT_STOPPED = 130  # as a shell reports a SIGINT
 
@@ -147,7 +149,13 @@ def start_job(manager: JobManager, args: argparse.Namespace) -> Job:
     return manager.submit(spec_from_args(args))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: checkpoint, final set, status "stopped"
+
+
 def run(args: argparse.Namespace) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     manager = JobManager(args.out)
     job = start_job(manager, args)
     print(describe_run(job.prepared), flush=True)

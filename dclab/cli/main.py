@@ -29,8 +29,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from dclab.registry import UnknownNameError
     from dclab.runs.store import RunNotFoundError
 
-    return (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError,
-            FileNotFoundError)
+    # OSError: an --out that is a file, unwritable, a name too long, a full disk: the user's to fix
+    return (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError, OSError)
 
 
 def discover_commands() -> list[ModuleType]:
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, FileNotFoundError) and exc.filename and exc.strerror:
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.strerror}: {exc.filename}"
     return " ".join(text.split())
 

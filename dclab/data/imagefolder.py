@@ -58,12 +58,15 @@ def list_images(split_dir: Path, class_names: tuple[str, ...] | None = None) -> 
 
 def decode_pil(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
     """One image as (H, W, C) uint8 in `mode` ("L" or "RGB"), resized to `size` = (W, H) if needed."""
-    with Image.open(io.BytesIO(path.read_bytes())) as im:  # one read, no seeks on the file
-        if im.mode != mode:
-            im = im.convert(mode)
-        if im.size != size:
-            im = im.resize(size, Image.BILINEAR)
-        arr = np.asarray(im)
+    try:
+        with Image.open(io.BytesIO(path.read_bytes())) as im:  # one read, no seeks on the file
+            if im.mode != mode:
+                im = im.convert(mode)
+            if im.size != size:
+                im = im.resize(size, Image.BILINEAR)
+            arr = np.asarray(im)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:  # PIL's kinds of junk
+        raise DatasetUnavailableError(f"{path} is not a readable image ({type(e).__name__})") from None
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
@@ -82,9 +85,16 @@ def decode_imagefolder(path: Path) -> DecodedSplits:
     _, test_files, test_labels = list_images(path / "test", classes)
     if not classes or not train_files:
         raise DatasetUnavailableError(f"{path}/train has no class folders with images ({', '.join(IMAGE_SUFFIXES)})")
-    with Image.open(train_files[0]) as first:
-        mode = "L" if first.mode in _GRAY_MODES else "RGB"
-        size = first.size  # (W, H)
+    for split, labels in (("train", train_labels), ("test", test_labels)):
+        if len(set(labels)) < 2:
+            raise DatasetUnavailableError(f"{path}/{split} has images of {len(set(labels))} class(es); "
+                                          f"a classification data set needs at least 2")
+    try:
+        with Image.open(train_files[0]) as first:
+            mode = "L" if first.mode in _GRAY_MODES else "RGB"
+            size = first.size  # (W, H)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise DatasetUnavailableError(f"{train_files[0]} is not a readable image ({type(e).__name__})") from None
     return DecodedSplits(
         x_train=decode_images(train_files, mode, size),
         y_train=torch.tensor(train_labels, dtype=torch.int64),

@@ -1,7 +1,8 @@
 """MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100 and SVHN in torchvision's folder layout under the root.
 
 Files are read directly (IDX, pickled CIFAR batches, SVHN .mat), so no integrity hashing on every
-load; torchvision is only used to download them when `download=True`. Normalisation uses the
+load; CIFAR batches go through an unpickler that only rebuilds numpy arrays (nothing in a data root
+executes); torchvision is only used to download them when `download=True`. Normalisation uses the
 mean/std of the DC reference code (`utils.get_dataset`). When files are missing and cannot be
 downloaded, `DatasetUnavailableError` names the files expected and where, in one line.
 """
@@ -160,17 +161,58 @@ FASHION_MNIST = _register(TorchvisionSet(
 # ---- CIFAR-10 / CIFAR-100: pickled batches (or, for CIFAR-10, an image folder) -------------
 
 
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Unpickles dicts/lists/str/bytes/numbers and numpy arrays, nothing else: a CIFAR batch is no
+    more than that, and a planted `__reduce__` payload names some other callable, so it is refused
+    before anything runs."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes in a protocol-2 pickle written by Python 3 (harmless)
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle's signature
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR batch holds only arrays")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1")
+    """A CIFAR python batch as a dict; DatasetUnavailableError (one line, naming the file) otherwise."""
+    try:
+        with open(path, "rb") as f:
+            obj = _ArraysOnlyUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, ImportError, MemoryError) as e:
+        raise DatasetUnavailableError(f"{path} is not a CIFAR batch: {e}") from None
+    if not isinstance(obj, dict):
+        raise DatasetUnavailableError(f"{path} is not a CIFAR batch: a {type(obj).__name__}, not a dict")
+    return obj
+
+
+def _batch_field(batch: dict, key: str, path: Path):  # noqa: ANN202 - a list or an ndarray
+    if key not in batch:
+        raise DatasetUnavailableError(f"{path} is not a CIFAR batch: no {key!r}")
+    return batch[key]
 
 
 def _cifar_arrays(paths: list[Path], label_key: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Concatenate pickled batches: data (N, 3072) uint8 rows, channel-major -> (N, 3, 32, 32)."""
-    batches = [_unpickle(p) for p in paths]
-    x = np.concatenate([b["data"] for b in batches]).reshape(-1, 3, 32, 32)
-    y = np.concatenate([np.asarray(b[label_key], dtype=np.int64) for b in batches])
-    return torch.from_numpy(x), torch.from_numpy(y)
+    xs, ys = [], []
+    for p in paths:
+        b = _unpickle(p)
+        x, y = _batch_field(b, "data", p), _batch_field(b, label_key, p)
+        try:
+            x = np.asarray(x, dtype=np.uint8).reshape(-1, 3, 32, 32)
+            y = np.asarray(y, dtype=np.int64).reshape(-1)
+        except (ValueError, TypeError) as e:
+            raise DatasetUnavailableError(f"{p} is not a CIFAR batch: {e}") from None
+        if x.shape[0] != y.shape[0]:
+            raise DatasetUnavailableError(f"{p} is not a CIFAR batch: {x.shape[0]} images, {y.shape[0]} labels")
+        xs.append(x)
+        ys.append(y)
+    return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
 
 
 CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]

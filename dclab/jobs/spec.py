@@ -20,10 +20,13 @@ from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.methods import CondensationMethod, MethodConfig, get_method
 from dclab.methods.base import default_preset
+from dclab.methods.dsa import resolve_dsa_strategy
+from dclab.nets import NETS
 
 SNAPSHOTS_PER_RUN = 50  # auto snapshot_every ≈ iterations / 50
 CHECKPOINTS_PER_RUN = 20  # auto checkpoint_every ≈ iterations / 20
 DEFAULT_EVAL_PRESET = "quick"
+MAX_LABEL_BYTES = 100  # a folder name is at most 255 bytes; the rest is time, method, data set, IPC
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,14 @@ def method_overrides(spec: RunSpec) -> dict[str, Any]:
     return overrides
 
 
+def check_named_settings(config: MethodConfig, dataset_name: str) -> None:
+    """Settings that name something (a network, DSA ops) are checked now, not inside the worker."""
+    if isinstance(getattr(config, "net", None), str):
+        NETS.get(config.net)  # UnknownNameError lists the networks
+    if isinstance(getattr(config, "dsa_strategy", None), str):
+        resolve_dsa_strategy(config.dsa_strategy, dataset_name)
+
+
 def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedRun:
     """Validate `spec` and resolve everything a run needs; raises a one-line user error.
 
@@ -151,6 +162,9 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
             raise ConfigError(f"{name} must be >= 0, got {getattr(spec, name)}")
     if spec.iterations is not None and spec.iterations < 1:
         raise ConfigError(f"iterations must be >= 1, got {spec.iterations}")
+    if len(spec.label.encode()) > MAX_LABEL_BYTES:
+        raise ConfigError(f"label is {len(spec.label.encode())} bytes; at most {MAX_LABEL_BYTES} "
+                          f"(it becomes part of the run folder's name)")
     method_class = get_method(spec.method)  # UnknownNameError lists the methods
     try:
         device = resolve_device(spec.device)  # ValueError when e.g. cuda is absent
@@ -167,7 +181,9 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
     else:
         preset = spec.preset if spec.preset is not None else default_preset(device, config_class)
         config = config_class.build(preset, method_overrides(spec))
+    check_named_settings(config, data.name)
     protocol = build_protocol(spec.eval_protocol)
+    NETS.get(protocol.net)
     total = config.iterations
     return PreparedRun(
         spec=spec,

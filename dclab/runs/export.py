@@ -97,6 +97,8 @@ def load_official_pt(path: str | Path, data: DatasetBundle) -> SyntheticSet:
     if labels.dim() != 1 or labels.shape[0] != images.shape[0] or labels.dtype.is_floating_point:
         raise ValueError(f"{path.name}: labels must be ({images.shape[0]},) integers, got {tuple(labels.shape)} "
                          f"{labels.dtype}")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(f"{path.name}: images contain NaN or infinite values")
     labels = labels.long()
     if images.shape[0] == 0 or labels.min() < 0 or labels.max() >= data.num_classes:
         raise ValueError(f"{path.name}: labels must be class indices in 0..{data.num_classes - 1}")

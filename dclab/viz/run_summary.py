@@ -29,6 +29,7 @@ class RunSummary:
         return {
             "run": self.run_id, "method": self.method, "dataset": self.dataset, "ipc": self.ipc,
             "seed": self.seed, "status": self.status,
+            "message": self.message if self.status in ("broken", "failed", "interrupted") else "",
             "iteration": f"{self.iteration}/{self.total_iterations or '?'}",
             "last loss": None if self.last_loss is None else round(self.last_loss, 5),
             "accuracy (%)": "not evaluated" if ev is None else f"{100 * ev['mean']:.2f} ± {100 * ev['std']:.2f}",
@@ -37,8 +38,13 @@ class RunSummary:
 
 
 def summarize_run(run: RunDir) -> RunSummary:
-    cfg = run.read_config()
-    status = run.read_status()
+    """Never raises on a broken run: it becomes a row with status 'broken' and the reason."""
+    try:
+        cfg = run.read_run_config()
+    except ValueError as e:
+        return RunSummary(run_id=run.run_id, method="?", dataset="?", ipc=0, seed=None, status="broken",
+                          message=str(e), iteration=0, total_iterations=None, last_loss=None, last_eval=None)
+    status = {**run.read_status(), "status": run.status()}
     last_loss, last_eval, last_it = None, None, 0
     for rec in run.read_metrics():
         if rec.get("kind") == "eval":
