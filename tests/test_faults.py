@@ -287,3 +287,96 @@ def test_imported_pt_payload_and_nan_are_refused(tmp_path, digits):
     torch.save({"data": [[images, torch.arange(10)]]}, p)
     with pytest.raises(ValueError, match="NaN"):
         load_official_pt(p, digits)
+
+
+# ---- user errors on the command line: one line, exit 2, no run folder left ---------------------------
+def _long_label() -> str:
+    return "x" * 300
+
+
+USER_ERRORS = {
+    "out-is-a-file": (["--out", "{file}"], "{file}"),
+    "out-under-a-file": (["--out", "{file}/sub"], "{file}/sub"),
+    "label-too-long": (["--out", "{runs}", "--label", _long_label()], "label"),
+    "unknown-net": (["--out", "{runs}", "--set", "net=nope"], "nope"),
+    "bad-dsa-strategy": (["--out", "{runs}", "--set", "dsa_strategy=bogus"], "bogus"),
+    "nan-lr": (["--out", "{runs}", "--set", "lr_img=nan"], "lr_img"),
+    "inf-lr": (["--out", "{runs}", "--set", "lr_img=inf"], "lr_img"),
+}
+
+
+@pytest.mark.parametrize("case", list(USER_ERRORS))
+def test_condense_user_errors_are_one_line_before_any_run_folder(case, tmp_path, capsys):
+    file = tmp_path / "a_file"
+    file.write_text("")
+    args, named = USER_ERRORS[case]
+    fill = {"file": str(file), "runs": str(tmp_path / "runs")}
+    rc = cli(["condense", "--dataset", "digits", "--method", "dm", "--ipc", "1", "--iterations", "2",
+              *[a.format(**fill) for a in args]])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert named.format(**fill) in lines[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_evaluate_refuses_nan_and_export_refuses_a_folder(pristine, tmp_path, capsys):
+    rc = cli(["evaluate", str(pristine), "--lr", "nan", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == "error: lr must be a finite number, got nan"
+    rc = cli(["export", str(pristine), "--png", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == f"error: --png {tmp_path} is a folder; give a file name"
+
+
+def test_diverging_images_fail_the_run_and_keep_the_last_good_checkpoint(tmp_path, capsys):
+    rc = cli(["condense", "--dataset", "digits", "--method", "dm", "--ipc", "1", "--iterations", "3",
+              "--set", "lr_img=1e12", "--set", "batch_real=16", "--device", "cpu", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "diverged at iteration 1" in err
+    (run,) = RunDir.list(tmp_path)
+    assert run.read_status()["status"] == "failed"
+    state = run.load_checkpoint()
+    assert state["iteration"] == 0 and state["images"].abs().max() < 10  # the good start is kept
+
+
+# ---- image folders: a corrupt image names its file; empty or single-class splits are refused -----------
+def _image_folder(root: Path, classes: dict[str, dict[str, int]]) -> Path:
+    from PIL import Image
+
+    for split, counts in classes.items():
+        for name, n in counts.items():
+            d = root / split / name
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.new("RGB", (8, 8), (i * 40 % 255, 0, 0)).save(d / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("fault", ["zero-bytes", "truncated", "garbage", "empty-test", "one-class"])
+def test_image_folder_faults_are_one_line(fault, tmp_path):
+    from dclab.data import load_dataset
+    from dclab.data.errors import DatasetUnavailableError
+
+    two = {"a": 3, "b": 3}
+    one = {"a": 3}
+    root = _image_folder(tmp_path / "imgs", {"train": one if fault == "one-class" else two,
+                                             "test": {} if fault == "empty-test" else
+                                             one if fault == "one-class" else two})
+    if fault == "empty-test":
+        (root / "test").mkdir(exist_ok=True)
+    bad = root / "train" / "b" / "1.png"
+    if fault == "zero-bytes":
+        bad.write_bytes(b"")
+    elif fault == "truncated":
+        bad.write_bytes(bad.read_bytes()[:20])
+    elif fault == "garbage":
+        bad.write_bytes(b"not an image" * 5)
+    with pytest.raises(DatasetUnavailableError) as info:
+        load_dataset(f"imagefolder:{root}", root=tmp_path / "cache")
+    msg = str(info.value)
+    assert "\n" not in msg
+    if fault in ("zero-bytes", "truncated", "garbage"):
+        assert str(bad) in msg
+    else:
+        assert "at least 2" in msg and ("test" in msg if fault == "empty-test" else "train" in msg)

@@ -23,6 +23,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not any((args.png, args.pt, args.folder, args.gif)):
         raise ValueError("nothing to export: give --png, --pt, --folder and/or --gif")
+    for flag in ("png", "pt", "gif"):
+        target = getattr(args, flag)
+        if target and Path(target).is_dir():
+            raise ValueError(f"--{flag} {target} is a folder; give a file name")
     run_dir = RunDir.open(args.run_dir)
     synthetic, source = export.run_images(run_dir)
     written = []
