@@ -27,6 +27,7 @@ from pages.common import (
     user_errors,
 )
 
+VIEW_GEN = "condense_view_gen"  # bumped by Start: the run selector is re-created at the new run
 st.title("Condense")
 manager = job_manager()
 methods = list_methods()
@@ -73,7 +74,9 @@ with st.expander("New run", expanded=NEW_RUN_OPEN):
                                              device=device, preset=preset, overrides=overrides,
                                              eval_every=int(eval_every), eval_protocol=eval_protocol,
                                              label=label))
-                st.session_state[CURRENT_RUN] = st.session_state["view_run"] = job.id  # show it at once
+                st.session_state[CURRENT_RUN] = job.id
+                # a new selector (new key) starts at the new run: the browser's old choice cannot win
+                st.session_state[VIEW_GEN] = st.session_state.get(VIEW_GEN, 0) + 1
                 st.rerun()
 
 # ---- which run to show ------------------------------------------------------------------------
@@ -84,7 +87,7 @@ if not run_ids:
 current = st.session_state.get(CURRENT_RUN)
 if current not in run_ids:
     current = run_ids[0]
-run_id = st.selectbox("run", run_ids, index=run_ids.index(current), key="view_run")
+run_id = st.selectbox("run", run_ids, index=run_ids.index(current), key=f"view_run_{st.session_state.get(VIEW_GEN, 0)}")
 st.session_state[CURRENT_RUN] = run_id
 run = open_run(run_id)
 if run is None:

@@ -185,7 +185,7 @@ def test_every_page_renders_with_a_broken_run(broken, page, app_env, pristine):
     if page == "runs":  # select the broken run, as a user would
         at.selectbox(key="runs_select").set_value(run.name).run()
     elif page == "condense":
-        at.selectbox(key="view_run").set_value(run.name).run()
+        at.selectbox(key="view_run_0").set_value(run.name).run()
     assert not at.exception, at.exception
     assert not marker.exists(), "the pickle payload ran"
 
