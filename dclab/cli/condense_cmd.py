@@ -17,6 +17,7 @@ from dclab.device import describe_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.runs import DEFAULT_RUNS_ROOT
+from dclab.threads import apply_threads
 
 NAME = "condense"
 HELP = "condense a data set with a method (foreground, with a progress bar; Ctrl-C stops cleanly)"
@@ -148,6 +149,7 @@ def start_job(manager: JobManager, args: argparse.Namespace) -> Job:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads(args.threads)
     manager = JobManager(args.out)
     job = start_job(manager, args)
     print(describe_run(job.prepared), flush=True)
