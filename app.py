@@ -1,7 +1,13 @@
 """dclab — the Streamlit lab. A thin view over `dclab`; run with `streamlit run app.py`."""
 import streamlit as st
 
+from dclab.threads import apply_threads
+
 st.set_page_config(page_title="dclab — dataset condensation lab", page_icon="🧪", layout="wide")
+try:
+    apply_threads()  # $DCLAB_THREADS caps compute threads; by default jobs use every core torch has
+except ValueError as e:
+    st.error(str(e))
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -116,7 +116,7 @@ if st.button("Evaluate", key="compare_evaluate"):
 def show_accuracy(results) -> None:
     st.dataframe([{"run": rid, "method": r.method, "IPC": r.ipc,
                    "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
-                   "protocol": r.protocol.describe()} for rid, r in results.items()], hide_index=True)
+                   "protocol": r.protocol_text} for rid, r in results.items()], hide_index=True)
 
 
 task_panel(key, show_accuracy)

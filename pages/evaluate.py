@@ -70,12 +70,12 @@ if st.button("Evaluate", key="evaluate", type="primary"):
 def show(result) -> None:
     what, main, table = result
     st.metric(f"{what}", f"{100 * main.mean:.2f} ± {100 * main.std:.2f} %")
-    st.caption(f"protocol: {main.protocol.describe()} · accuracies: "
+    st.caption(f"protocol: {main.protocol_text} · accuracies: "
                + ", ".join(f"{100 * a:.1f}" for a in main.accs))
     if table:
         st.markdown("**Cross-architecture** (trained on the same set)")
         st.dataframe([{"network": net, "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
-                       "protocol": r.protocol.describe()} for net, r in table.items()], hide_index=True)
+                       "protocol": r.protocol_text} for net, r in table.items()], hide_index=True)
 
 
 task_panel(key, show)

@@ -227,3 +227,28 @@ def test_evaluate_page_reports_accuracy_with_protocol(runs_dir):
     assert not at.error, at.error[0].value
     assert "%" in at.metric[0].value and "K=1, 3 ep" in captions(at)
     assert run.run_id in at.metric[0].label
+
+
+def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_dir):
+    """Jobs and evaluations compute on every thread torch has: neither lowers the process's count."""
+    if "dm" not in METHODS:
+        pytest.skip("dm not registered")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        at = app_at()
+        at.button(key="quick_start").click().run()
+        assert poll(at, lambda a: any(f"iteration {i}" in captions(a) for i in range(2, 400)), 90), captions(at)
+        assert torch.get_num_threads() == 2
+        at.button(key="stop").click().run()
+
+        at.switch_page("pages/evaluate.py").run()
+        at.number_input(key="ev_quick_models").set_value(1).run()
+        at.number_input(key="ev_quick_epochs").set_value(2).run()
+        at.button(key="evaluate").click().run()
+        assert poll(at, lambda a: len(a.metric) >= 1 or a.error, 120)
+        assert not at.error, at.error[0].value
+        assert "%" in at.metric[0].value and "2 CPU threads" in captions(at)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

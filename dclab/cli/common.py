@@ -12,4 +12,7 @@ def add_data_args(parser: argparse.ArgumentParser, required: bool = False) -> No
 
 
 def add_device_arg(parser: argparse.ArgumentParser) -> None:
+    """--device NAME and --threads N (the CPU thread cap; see dclab/threads.py)."""
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="cap torch's CPU threads at N (default $DCLAB_THREADS, else all cores torch is given)")

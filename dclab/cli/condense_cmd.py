@@ -19,6 +19,7 @@ from dclab.device import describe_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.runs import DEFAULT_RUNS_ROOT
+from dclab.threads import apply_threads
 
 NAME = "condense"
 HELP = "condense a data set with a method (foreground, with a progress bar; Ctrl-C or SIGTERM stops cleanly)"
@@ -154,6 +155,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads(args.threads)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     manager = JobManager(args.out)

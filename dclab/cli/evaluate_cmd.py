@@ -91,7 +91,9 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 def run(args: argparse.Namespace) -> int:
     from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
+    from dclab.threads import apply_threads
 
+    apply_threads(args.threads)
     protocol = build_protocol(args)
     nets = [n.strip() for n in (args.cross_arch or "").split(",") if n.strip()]
     if nets:

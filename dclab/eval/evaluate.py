@@ -26,6 +26,7 @@ from dclab.eval.vectorized import can_vectorize, test_accuracies_vectorized, tra
 from dclab.nets import get_net
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet
+from dclab.threads import threads_in_use
 
 Progress = Callable[[int, int], None]
 
@@ -163,6 +164,8 @@ def _evaluate(
     if not stopped:
         report(total, total)
     extra: dict[str, Any] = {"vectorized": vectorized, "device": str(dev)}
+    if dev.type == "cpu":
+        extra["threads"] = threads_in_use()
     if net_options:
         extra["net_options"] = dict(net_options)
     if stopped:

@@ -38,10 +38,10 @@ class EvalProtocol(BaseConfig):
         "quick": {"models": 2, "epochs": 30, "augment": "none"},
     }
 
-    def describe(self) -> str:
-        """One line stating the protocol, shown beside every number."""
+    def describe(self, threads: int | None = None) -> str:
+        """One line stating the protocol, shown beside every number (threads: CPU threads used)."""
         aug = "DSA aug" if self.augment == "dsa" else "no aug"
         return (
             f"{self.net}/{self.norm}, K={self.models}, {self.epochs} ep, lr {self.lr} "
             f"(x0.1 at {self.epochs // 2}), batch {self.batch_size}, {aug}"
-        )
+        ) + (f", {threads} CPU threads" if threads else "")

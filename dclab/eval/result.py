@@ -26,8 +26,13 @@ class EvalResult:
     def std(self) -> float:
         return statistics.pstdev(self.accs) if len(self.accs) > 1 else 0.0
 
+    @property
+    def protocol_text(self) -> str:
+        """The protocol line, with the CPU thread count the evaluation ran on (when on CPU)."""
+        return self.protocol.describe(threads=self.extra.get("threads"))
+
     def summary(self) -> str:
-        return f"{100 * self.mean:.2f} ± {100 * self.std:.2f} %  [{self.protocol.describe()}]"
+        return f"{100 * self.mean:.2f} ± {100 * self.std:.2f} %  [{self.protocol_text}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +40,7 @@ class EvalResult:
             "std": self.std,
             "accs": list(self.accs),
             "protocol": self.protocol.to_dict(),
-            "protocol_text": self.protocol.describe(),
+            "protocol_text": self.protocol_text,
             "dataset": self.dataset,
             "method": self.method,
             "ipc": self.ipc,

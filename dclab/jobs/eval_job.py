@@ -54,9 +54,6 @@ class EvalJob:
             self._done, self._total = int(done), int(total)
 
     def _work(self) -> None:
-        import torch
-
-        torch.set_num_threads(1)  # leave a core for the UI on small machines
         try:
             result = self._fn(self._progress, self._stop)
             status, message = ("stopped", "stopped") if self._stop.is_set() else ("finished", "")

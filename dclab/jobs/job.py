@@ -7,7 +7,6 @@ CLI) call `snapshot()` from any thread and never touch the method.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -15,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from dclab.eval.result import EvalResult
@@ -180,8 +178,6 @@ class Job:
 
     # ---- worker thread --------------------------------------------------------------
     def _work(self) -> None:
-        if self.prepared.device.type == "cpu" and (os.cpu_count() or 1) <= 2:
-            torch.set_num_threads(1)  # leave a core for the UI / other jobs
         try:
             self.outcome = run_condensation(self.prepared, self.run_dir, self._control, self, self.resuming)
         finally:
@@ -233,7 +229,7 @@ class Job:
             self._updated = time.time()
 
     def on_eval(self, iteration: int, result: EvalResult) -> None:
-        entry = _eval_entry(iteration, result.mean, result.std, result.protocol.describe())
+        entry = _eval_entry(iteration, result.mean, result.std, result.protocol_text)
         with self._lock:
             self._evals.append(entry)
             self._updated = time.time()

@@ -21,6 +21,7 @@ from dclab.eval.result import EvalResult
 from dclab.jobs.spec import PreparedRun
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
+from dclab.threads import threads_in_use
 
 TERMINAL = ("stopped", "finished", "failed")
 DIVERGENCE_LIMIT = 1e3  # |pixel| in normalised units; real images lie within about ±5
@@ -104,7 +105,8 @@ class _Loop:
     # ---- status ----------------------------------------------------------------
     def _status(self, status: str, message: str = "") -> None:
         it = self.method.iteration if self.method is not None else 0
-        self.run_dir.write_status(status, message, iteration=it, total_iterations=self.p.total_iterations)
+        self.run_dir.write_status(status, message, iteration=it, total_iterations=self.p.total_iterations,
+                                  threads=threads_in_use())
         if self.listener is not None:
             self.listener.on_status(status, message, self.method)
 
