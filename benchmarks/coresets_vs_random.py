@@ -18,6 +18,7 @@ from dclab.coresets import list_coresets, select_coreset
 from dclab.data import load_dataset
 from dclab.device import resolve_device
 from dclab.eval.evaluate import evaluate_synthetic
+from dclab.eval.feature_net import real_training
 from dclab.eval.protocol import EvalProtocol
 
 
@@ -37,6 +38,11 @@ def main() -> int:
     protocol = EvalProtocol.build(None, {"models": args.models, "epochs": args.epochs})
     print(f"{args.dataset}, torch threads {torch.get_num_threads()}; protocol: {protocol.describe()}", flush=True)
     names = args.coresets or list_coresets()
+    start = time.perf_counter()
+    run = real_training(data, seed=args.seed, device=device)
+    print(f"{run.describe()}; forgetting events: mean {run.forgetting.float().mean():.2f}, max "
+          f"{int(run.forgetting.max())}, never learned {int((~run.learned).sum())} "
+          f"(loaded/trained in {time.perf_counter() - start:.0f} s)", flush=True)
     for ipc in args.ipc:
         for name in names:
             start = time.perf_counter()
