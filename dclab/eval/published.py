@@ -92,3 +92,13 @@ def protocol_for_set(
     """`resolve_protocol` for a SyntheticSet (its method, data set and IPC)."""
     return resolve_protocol(preset, method=synthetic.method, dataset=synthetic.dataset, ipc=synthetic.ipc,
                             overrides=overrides, budget=budget, device=device)
+
+
+def resolve_settings(
+    settings: Mapping[str, Any], *, method: str, dataset: str, ipc: int, default_preset: str = PUBLISHED,
+    device: str | torch.device = "auto",
+) -> EvalProtocol:
+    """A protocol from form/CLI settings {"preset": name, **field overrides} for one set."""
+    values = dict(settings)
+    preset = values.pop("preset", None) or default_preset
+    return resolve_protocol(preset, method=method, dataset=dataset, ipc=ipc, overrides=values, device=device)
