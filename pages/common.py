@@ -148,7 +148,7 @@ def config_form(config_class: type[BaseConfig], preset: str | None, key_prefix: 
     return overrides
 
 
-def protocol_settings(key_prefix: str, default_preset: str = "published", with_net: bool = False) -> dict[str, Any]:
+def protocol_settings(key_prefix: str, default_preset: str = "quick", with_net: bool = False) -> dict[str, Any]:
     """Compact evaluation-protocol controls -> settings for `resolve_settings` ({"preset", ...}).
 
     `published` (default) = each set under its own paper's protocol (scaled on a CPU), no further

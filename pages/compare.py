@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
+from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import RunSpec
 from dclab.methods import list_methods
@@ -87,7 +88,7 @@ st.fragment(run_every=1.0 if live else None)(grids)()
 
 # ---- accuracy: each under its own protocol, or one for all ----------------------------------------------------------------------
 st.subheader("Accuracy")
-settings = protocol_settings("compare_eval")
+settings = protocol_settings("compare_eval", default_preset=PUBLISHED)
 st.caption("preset `published`: each run under its own method's published protocol; any other preset: one "
            "protocol for all runs. The protocol is printed beside every number.")
 key = "compare_eval"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
+from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
@@ -35,7 +36,7 @@ else:
     co_ipc = c[2].number_input("IPC", 1, 500, 10, key="ev_ipc")
     co_seed = c[3].number_input("seed", 0, 2**31 - 1, 0, key="ev_seed")
 
-settings = protocol_settings("ev", with_net=True)
+settings = protocol_settings("ev", default_preset=PUBLISHED, with_net=True)
 cross = st.multiselect("cross-architecture: also train these networks", list_nets(), key="ev_cross")
 key = "evaluate_page"
 if st.button("Evaluate", key="evaluate", type="primary"):

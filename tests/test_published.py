@@ -2,17 +2,23 @@
 the authors'; the learned-lr source; a bounded loss for learned labels; the reproduce tables."""
 from __future__ import annotations
 
+import argparse
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from dclab.augment.dc import DCAugParams, dc_augment, parse_dc_strategy
+from dclab.cli.condense_cmd import add_arguments
+from dclab.cli.main import main
 from dclab.coresets import list_coresets
 from dclab.eval.evaluate import evaluate_synthetic, transfer_targets
 from dclab.eval.protocol import AUGMENTS, PUBLISHED, EvalProtocol
 from dclab.eval.published import CPU_EPOCHS, CPU_MODELS, resolve_protocol
 from dclab.methods import get_method, list_methods
 from dclab.methods.base import CondensationMethod
+from dclab.runs import RunDir
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet
 
@@ -171,3 +177,18 @@ def test_published_tables_cover_the_methods_and_fail_clearly():
     assert find_published("dm", "mnist", 10).accuracy == 97.5
     with pytest.raises(ValueError, match="tabulated for dm"):
         find_published("dm", "mnist", 7)
+
+
+# ---- the published protocol is the default where a run is evaluated ---------------------------
+def test_evaluate_and_condense_default_to_the_published_protocol(tmp_path, capsys):
+    tiny = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--iterations", "2", "--device", "cpu",
+            "--set", "batch_real=16", "--set", "net_width=8", "--out", str(tmp_path / "runs")]
+    assert main(["condense", *tiny]) == 0
+    run = RunDir.open(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["evaluate", str(run.path), "--json", "--models", "1", "--epochs", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    text = EvalProtocol(**result["protocol"]).describe()
+    assert "DSA aug" in text and "DM paper" in text and "changed: models=1, epochs=2" in text
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args([]).eval_preset == PUBLISHED
