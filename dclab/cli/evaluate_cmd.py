@@ -32,16 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
 
 
-def build_protocol(args: argparse.Namespace, synthetic, data):
+def build_protocol(args: argparse.Namespace, synthetic):
     """The protocol for this set: `--protocol` (published = the set's own), then the flags."""
-    from dclab.eval.published import resolve_protocol
+    from dclab.eval.published import protocol_for_set
     from dclab.nets import NETS
 
     overrides = {k: v for k, v in {"models": args.models, "epochs": args.epochs, "net": args.net,
                                    "augment": args.augment, "lr": args.lr, "seed": args.seed}.items()
                  if v is not None}
-    protocol = resolve_protocol(args.protocol, method=synthetic.method, dataset=data.name, ipc=synthetic.ipc,
-                                overrides=overrides, device=args.device)
+    protocol = protocol_for_set(synthetic, args.protocol, overrides=overrides, device=args.device)
     NETS.get(protocol.net)  # unknown network: one-line UnknownNameError
     return protocol
 
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for n in nets + ([args.net] if args.net else []):
         NETS.get(n)
     synthetic, data = load_target(args)
-    protocol = build_protocol(args, synthetic, data)
+    protocol = build_protocol(args, synthetic)
     if tuple(synthetic.images.shape[1:]) != data.shape:
         raise ValueError(f"images of shape {tuple(synthetic.images.shape[1:])} do not fit {data.name} {data.shape}")
     with progress_bar(f"evaluating ({protocol.net})", args.json) as bar:

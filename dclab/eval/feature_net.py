@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -153,17 +154,9 @@ def real_training(
                         record["forgetting"], record["learned"])
 
 
-def trained_feature_net(
-    data: DatasetBundle,
-    *,
-    net: str = "convnet",
-    epochs: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    cache_dir: str | Path | None = None,
-) -> nn.Module:
-    """`net` trained on the real training set (cached on disk and in memory), in eval mode on `device`."""
-    return real_training(data, net=net, epochs=epochs, seed=seed, device=device, cache_dir=cache_dir).net
+def trained_feature_net(data: DatasetBundle, **options: Any) -> nn.Module:
+    """The net of `real_training(data, **options)`: trained on the real training set, eval mode."""
+    return real_training(data, **options).net
 
 
 @torch.no_grad()
