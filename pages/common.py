@@ -166,18 +166,27 @@ def config_form(config_class: type[BaseConfig], preset: str | None, key_prefix: 
 
 
 def protocol_settings(key_prefix: str, default_preset: str = "quick", with_net: bool = False) -> dict[str, Any]:
-    """Compact evaluation-protocol controls -> settings for `build_protocol` ({"preset", ...})."""
-    from dclab.eval.protocol import EvalProtocol
+    """Compact evaluation-protocol controls -> settings for `resolve_settings` ({"preset", ...}).
+
+    `published` (default) = each set under its own paper's protocol (scaled on a CPU), no further
+    controls; any other preset = one protocol for every set, with K / epochs / augmentation controls.
+    """
+    from dclab.eval.protocol import AUGMENTS, PUBLISHED, EvalProtocol
     from dclab.nets import list_nets
 
     presets = EvalProtocol.preset_names()
     c = st.columns(5 if with_net else 4)
     preset = c[0].selectbox("protocol preset", presets, index=presets.index(default_preset),
-                            key=f"{key_prefix}_preset", help="paper = published protocol; quick = seconds on CPU")
+                            key=f"{key_prefix}_preset",
+                            help="published = each set under its own paper's protocol (fewer nets/epochs on a "
+                            "CPU, stated with the result); others = one protocol for all; quick = seconds on CPU")
+    if preset == PUBLISHED:
+        c[1].caption("each set under the protocol of its method's paper; the protocol is printed with the number")
+        return {"preset": preset}
     base = EvalProtocol.build(preset)
     models = c[1].number_input("K networks", 1, 100, base.models, key=f"{key_prefix}_{preset}_models")
     epochs = c[2].number_input("epochs", 1, 5000, base.epochs, key=f"{key_prefix}_{preset}_epochs")
-    augment = c[3].selectbox("augmentation", ["none", "dsa"], index=["none", "dsa"].index(base.augment),
+    augment = c[3].selectbox("augmentation", list(AUGMENTS), index=AUGMENTS.index(base.augment),
                              key=f"{key_prefix}_{preset}_augment")
     settings: dict[str, Any] = {"preset": preset, "models": int(models), "epochs": int(epochs), "augment": augment}
     if with_net:

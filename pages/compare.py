@@ -4,7 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
-from dclab.jobs import RunSpec, build_protocol
+from dclab.eval.protocol import PUBLISHED
+from dclab.eval.published import resolve_settings
+from dclab.jobs import RunSpec
 from dclab.methods import list_methods
 from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import tsne_figure
@@ -89,23 +91,29 @@ def grids() -> None:
 
 st.fragment(run_every=1.0 if live else None)(grids)()
 
-# ---- accuracy under one protocol ----------------------------------------------------------------------
-st.subheader("Accuracy (one protocol for all)")
-settings = protocol_settings("compare_eval")
+# ---- accuracy: each under its own protocol, or one for all ----------------------------------------------------------------------
+st.subheader("Accuracy")
+settings = protocol_settings("compare_eval", default_preset=PUBLISHED)
+st.caption("preset `published`: each run under its own method's published protocol; any other preset: one "
+           "protocol for all runs. The protocol is printed beside every number.")
 key = session_task_key("compare_eval")  # per browser session
 if st.button("Evaluate", key="compare_evaluate"):
     with user_errors():
-        protocol = build_protocol(settings)
         sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}
+        protocols = {rid: resolve_settings(settings, method=syn.method, dataset=syn.dataset, ipc=syn.ipc)
+                     for rid, syn in sets.items()}
 
         def task(progress, stop):
             from dclab.eval.evaluate import evaluate_synthetic
 
-            out, total = {}, len(sets) * protocol.models
-            for i, (rid, syn) in enumerate(sets.items()):
+            out, total = {}, sum(p.models for p in protocols.values())
+            done = 0
+            for rid, syn in sets.items():
                 data = load_dataset(syn.dataset)
+                protocol = protocols[rid]
                 out[rid] = evaluate_synthetic(syn, data, protocol, device="auto", stop=stop,
-                                              progress=lambda d, t, i=i: progress(i * protocol.models + d, total))
+                                              progress=lambda d, t, base=done: progress(base + d, total))
+                done += protocol.models
                 if stop.is_set():
                     break
             return out

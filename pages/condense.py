@@ -62,6 +62,8 @@ with st.expander("New run", expanded=NEW_RUN_OPEN):
                                        help="periodic test accuracy during the run (quick protocol by default)")
         label = c[3].text_input("label", "", key="label")
         st.markdown(f"**{method} settings** (`{preset}` preset)")
+        if preset in method_class.config_class.PRESET_SOURCES:
+            st.caption(f"`{preset}` preset source: {method_class.config_class.PRESET_SOURCES[preset]}")
         overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
                                 choices={"net": list_nets()})
         eval_protocol = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
+from dclab.eval.protocol import PUBLISHED
+from dclab.eval.published import resolve_settings
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
 from dclab.runs.export import synthetic_from_run
@@ -34,12 +36,12 @@ else:
     co_ipc = c[2].number_input("IPC", 1, 500, 10, key="ev_ipc")
     co_seed = c[3].number_input("seed", 0, 2**31 - 1, 0, key="ev_seed")
 
-settings = protocol_settings("ev", with_net=True)
+settings = protocol_settings("ev", default_preset=PUBLISHED, with_net=True)
 cross = st.multiselect("cross-architecture: also train these networks", list_nets(), key="ev_cross")
 key = session_task_key("evaluate_page")  # per browser session
 if st.button("Evaluate", key="evaluate", type="primary"):
     with user_errors():
-        protocol = build_protocol(settings)
+        build_protocol(settings)  # a bad setting fails here, in the page
         if source == "run":
             syn, what = synthetic_from_run(open_run(run_id)), run_id
         else:
@@ -55,6 +57,7 @@ if st.button("Evaluate", key="evaluate", type="primary"):
 
                 s = select_coreset(co_name, load_dataset(co_data), int(co_ipc), seed=int(co_seed))
             data = load_dataset(s.dataset)
+            protocol = resolve_settings(settings, method=s.method, dataset=data.name, ipc=s.ipc)
             steps = 1 + len(cross)
             main = evaluate_synthetic(s, data, protocol, progress=lambda d, t: progress(1000 * d // max(t, 1),
                                                                                         steps * 1000), stop=stop)

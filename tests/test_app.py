@@ -220,6 +220,8 @@ def test_evaluate_page_reports_accuracy_with_protocol(runs_dir):
         pytest.skip("dm not registered")
     run = tiny_run(runs_dir)
     at = app_at("evaluate")
+    assert at.selectbox(key="ev_preset").value == "published"  # the set's own protocol by default
+    at.selectbox(key="ev_preset").set_value("quick").run()
     at.number_input(key="ev_quick_models").set_value(1).run()
     at.number_input(key="ev_quick_epochs").set_value(3).run()
     at.button(key="evaluate").click().run()

@@ -6,11 +6,11 @@ import torch
 
 from dclab.coresets import CORESETS, select_coreset
 from dclab.coresets.embedding import ClassFeatures, pad_by_class
-from dclab.coresets.forgetting import ForgettingCounter, forgetting_counts
+from dclab.coresets.forgetting import ForgettingCounter, forgetting_scores
 from dclab.coresets.herding import herding_indices
 from dclab.coresets.kcenter import covering_radius, kcenter_indices
 from dclab.eval import feature_net
-from dclab.eval.feature_net import embed_all, trained_feature_net
+from dclab.eval.feature_net import embed_all, real_training, trained_feature_net
 from dclab.eval.train import test_accuracy as accuracy_of
 from dclab.registry import UnknownNameError
 
@@ -174,10 +174,39 @@ def test_forgetting_counter_counts_correct_to_wrong_only():
     assert counter.events.tolist() == [2, 0]
 
 
+def test_score_of_an_example_that_flips_often_exceeds_one_learned_once():
+    counter = ForgettingCounter(torch.tensor([0, 0, 0]))
+    right, wrong = torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, 2.0]])
+    for logits in (right, wrong, right, wrong, right, wrong):  # example 0 flips: 3 events
+        counter(torch.tensor([0]), logits)
+    for logits in (wrong, right, right, right):  # example 1 is learned once and kept
+        counter(torch.tensor([1]), logits)
+    for logits in (wrong, wrong):  # example 2 is never learned
+        counter(torch.tensor([2]), logits)
+    score = forgetting_scores(counter.events, counter.learned)
+    assert score[0] > score[1]
+    assert score[2] > score[0]  # never learned ranks as the most forgotten (Toneva et al.)
+
+
 def test_forgetting_picks_most_forgotten_examples(digits):
-    counts = forgetting_counts(digits, seed=0, device=torch.device("cpu"))
-    assert counts.sum() > 0  # training did forget some examples
+    run = real_training(digits, seed=0, device="cpu")
+    assert run.epochs >= 10 and run.test_accuracy > 0.8  # a real training run, long enough to forget
+    assert run.forgetting.sum() > 0 and run.forgetting.max() >= 2  # more than one event per example happens
+    score = forgetting_scores(run.forgetting, run.learned)
     idx = per_class(select_coreset("forgetting", digits, IPC, device="cpu"), digits)
     for c, pool in enumerate(digits.indices_per_class):
         rest = pool[~torch.isin(pool, idx[c])]
-        assert counts[idx[c]].min() >= counts[rest].max()
+        assert score[idx[c]].min() >= score[rest].max()
+
+
+def test_herding_uses_l2_normalised_features(digits, digit_features):
+    """iCaRL herding: greedy mean matching on unit-norm features, towards the normalised class mean."""
+    unit = torch.nn.functional.normalize(digit_features, dim=-1)
+    got = per_class(select_coreset("herding", digits, 4), digits)
+    for c, pool in enumerate(digits.indices_per_class):
+        f, mu, chosen = unit[pool], torch.nn.functional.normalize(unit[pool].mean(0), dim=0), []
+        for _ in range(4):
+            d = [float("inf") if j in chosen else float((f[chosen + [j]].mean(0) - mu).norm())
+                 for j in range(f.shape[0])]
+            chosen.append(min(range(len(d)), key=d.__getitem__))
+        assert got[c].tolist() == pool[chosen].tolist()

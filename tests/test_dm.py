@@ -1,4 +1,4 @@
-"""DM: one-forward loss equals the per-class loop; the loss falls; BN shares batch statistics."""
+"""DM: one-forward loss equals the per-class loop; the loss falls; BN uses two separate forwards."""
 from __future__ import annotations
 
 import pytest
@@ -56,16 +56,41 @@ def test_loss_falls_from_noise(digits):
     assert last < 0.92 * first, losses
 
 
-def test_batchnorm_real_and_synthetic_share_batch_statistics(digits):
-    """BN: the loss of one joint batch differs from separate per-class batches (shared statistics)."""
+def _two_forward_reference(net, real, syn):
+    """The authors' BN path: one forward of all real images, one of all synthetic images."""
+    k, b, n = real.shape[0], real.shape[1], syn.shape[1]
+    emb_real = net.embed(real.reshape(k * b, *real.shape[2:])).detach().reshape(k, b, -1)
+    emb_syn = net.embed(syn.reshape(k * n, *syn.shape[2:])).reshape(k, n, -1)
+    return ((emb_real.mean(1) - emb_syn.mean(1)) ** 2).sum(-1)  # (classes,)
+
+
+def test_batchnorm_uses_two_separate_forwards(digits):
+    """BN: loss and image gradient equal the two-forward reference, not one joint real+synthetic batch."""
     method = build(digits, norm="batchnorm")
     net = method.new_net().requires_grad_(False).train()
     real = digits.sample_per_class(method.real_batch, method.generator)
     syn = method.images.view(digits.num_classes, IPC, *digits.shape)
-    joint = dm_class_losses(net, real, syn)
-    separate = dm_class_losses_reference(net, real, syn)
-    assert not torch.allclose(joint, separate)
-    method.step()  # the BN variant runs (always through the joint batch)
+    got = dm_class_losses(net, real, syn)
+    (g_got,) = torch.autograd.grad(got.sum(), method.images)
+    ref = _two_forward_reference(net, real, syn)
+    (g_ref,) = torch.autograd.grad(ref.sum(), method.images)
+    torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(g_got, g_ref, rtol=1e-3, atol=1e-4 * g_ref.abs().max().item())
+    emb = net.embed(torch.cat([real.flatten(0, 1), syn.flatten(0, 1)]))  # the old joint batch differs
+    joint = ((emb[: real.shape[0] * real.shape[1]].view(*real.shape[:2], -1).mean(1)
+              - emb[real.shape[0] * real.shape[1]:].view(*syn.shape[:2], -1).mean(1)) ** 2).sum(-1)
+    assert not torch.allclose(joint, ref, rtol=1e-3)
+    method.step()  # the BN variant runs
+
+
+def test_lr_img_is_10_from_ipc_100(digits):
+    """Authors: lr_img 10 for IPC >= 100 (1 below), unless lr_img is set."""
+    cls = get_method("dm")
+    assert cls(digits, 10, cls.config_class.build("paper"), device="cpu").optimizer.param_groups[0]["lr"] == 1.0
+    big = cls(digits, 100, cls.config_class.build("paper", {"iterations": 1}), device="cpu")
+    assert big.optimizer.param_groups[0]["lr"] == 10.0
+    fixed = cls(digits, 100, cls.config_class.build("paper", {"lr_img": 3.0}), device="cpu")
+    assert fixed.optimizer.param_groups[0]["lr"] == 3.0
 
 
 def test_default_path_is_chosen_by_device(digits, monkeypatch):

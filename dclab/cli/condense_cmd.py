@@ -16,7 +16,7 @@ from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
 from dclab.config import ConfigError
 from dclab.device import describe_device
-from dclab.eval.protocol import EvalProtocol
+from dclab.eval.protocol import PUBLISHED, EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.runs import DEFAULT_RUNS_ROOT
 from dclab.threads import apply_threads
@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval", action="store_true", help="evaluate the final set at the end")
     parser.add_argument("--eval-every", type=int, default=0, metavar="K",
                         help="also evaluate every K iterations (recorded in metrics.jsonl)")
-    parser.add_argument("--eval-preset", default="quick", choices=EvalProtocol.preset_names(),
-                        help="evaluation protocol preset (default quick)")
+    parser.add_argument("--eval-preset", default=PUBLISHED, choices=EvalProtocol.preset_names(),
+                        help="evaluation protocol preset (default published: the method's own paper protocol, "
+                        "scaled on a CPU; quick = seconds)")
     parser.add_argument("--label", default="", help="suffix of the run folder name")
 
 

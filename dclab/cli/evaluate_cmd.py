@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
+from dclab.eval.protocol import AUGMENTS
 
 NAME = "evaluate"
 HELP = "train K fresh networks on a run's images (or a coreset) and report test accuracy mean ± std"
@@ -19,12 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coreset", help="evaluate a coreset instead of a run (random, herding, ...)")
     add_data_args(parser)
     parser.add_argument("--ipc", type=int, help="images per class of the coreset")
-    parser.add_argument("--protocol", default="fast", help="protocol preset: paper, paper_dsa, fast, quick "
-                        "(default fast)")
+    parser.add_argument("--protocol", default="published", help="protocol preset: published (the set's own "
+                        "paper protocol, scaled on a CPU; default), paper, paper_dsa, fast, quick")
     parser.add_argument("--models", type=int, help="K networks to train (overrides the preset)")
     parser.add_argument("--epochs", type=int, help="training epochs per network (overrides the preset)")
     parser.add_argument("--net", help="network to evaluate with (default convnet)")
-    parser.add_argument("--augment", choices=("none", "dsa"), help="augmentation while training")
+    parser.add_argument("--augment", choices=AUGMENTS, help="augmentation while training")
     parser.add_argument("--lr", type=float, help="SGD learning rate")
     add_device_arg(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of the coreset and of the networks")
@@ -32,14 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
 
 
-def build_protocol(args: argparse.Namespace):
-    from dclab.eval.protocol import EvalProtocol
+def build_protocol(args: argparse.Namespace, synthetic):
+    """The protocol for this set: `--protocol` (published = the set's own), then the flags."""
+    from dclab.eval.published import protocol_for_set
     from dclab.nets import NETS
 
     overrides = {k: v for k, v in {"models": args.models, "epochs": args.epochs, "net": args.net,
                                    "augment": args.augment, "lr": args.lr, "seed": args.seed}.items()
                  if v is not None}
-    protocol = EvalProtocol.build(args.protocol, overrides)
+    protocol = protocol_for_set(synthetic, args.protocol, overrides=overrides, device=args.device)
     NETS.get(protocol.net)  # unknown network: one-line UnknownNameError
     return protocol
 
@@ -93,15 +95,17 @@ def run(args: argparse.Namespace) -> int:
     from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
     from dclab.threads import apply_threads
 
-    apply_threads(args.threads)
-    protocol = build_protocol(args)
-    nets = [n.strip() for n in (args.cross_arch or "").split(",") if n.strip()]
-    if nets:
-        from dclab.nets import NETS
+    from dclab.eval.protocol import EvalProtocol
+    from dclab.nets import NETS
 
-        for n in nets:
-            NETS.get(n)
+    apply_threads(args.threads)
+
+    EvalProtocol.build(args.protocol)  # unknown preset: one-line error before any work
+    nets = [n.strip() for n in (args.cross_arch or "").split(",") if n.strip()]
+    for n in nets + ([args.net] if args.net else []):
+        NETS.get(n)
     synthetic, data = load_target(args)
+    protocol = build_protocol(args, synthetic)
     if tuple(synthetic.images.shape[1:]) != data.shape:
         raise ValueError(f"images of shape {tuple(synthetic.images.shape[1:])} do not fit {data.name} {data.shape}")
     with progress_bar(f"evaluating ({protocol.net})", args.json) as bar:

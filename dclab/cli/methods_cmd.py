@@ -36,6 +36,7 @@ def method_info(name: str) -> dict[str, Any]:
         "name": name,
         "description": cls.description,
         "presets": {p: dict(v) for p, v in config_class.PRESETS.items()},
+        "preset_sources": dict(getattr(config_class, "PRESET_SOURCES", {})),
         "fields": [
             {"name": f.name, "type": _type_name(f.type), "default": f.default, "help": f.help,
              "choices": list(f.choices) if f.choices is not None else None, "min": f.min, "max": f.max}
@@ -57,6 +58,10 @@ def format_method(name: str) -> str:
         lines.append(f"  {f.name:<{width}}  {_type_name(f.type):<5} default {f.default!r:<14} {f.help}"
                      + (f" ({extra})" if extra else ""))
     lines.append(f"  presets: {', '.join(presets) or '(none)'}")
+    sources = getattr(config_class, "PRESET_SOURCES", {})
+    lines += [f"    {p}: {sources[p]}" for p in presets if p in sources]
+    fields, source = cls.published_protocol("cifar10", 10)
+    lines.append(f"  published evaluation (CIFAR-10 IPC 10): {fields} [{source}]")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ class ClassFeatures:
     features: Tensor
     valid: Tensor
     index: Tensor
+    normalised: bool = False  # rows scaled to unit L2 norm
 
     def class_means(self) -> Tensor:
         """(classes, D) mean feature of each class (padding excluded)."""

@@ -1,12 +1,14 @@
 """Herding coreset (Welling 2009; the DC papers' baseline): greedy mean matching in feature space.
 
 Per class, pick one by one the sample whose addition brings the mean of the selected features
-closest to the class mean. All classes advance together; features come from a ConvNet trained on
-the real training set (`trained_feature_net`).
+closest to the class mean. As iCaRL (Rebuffi et al. 2017), features are L2-normalised and so is
+the class mean. All classes advance together; features come from a ConvNet trained on the real
+training set (`trained_feature_net`).
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from dclab.coresets.embedding import ClassFeatures, class_features
@@ -18,6 +20,8 @@ def herding_indices(cf: ClassFeatures, ipc: int, progress: Progress = None) -> T
     """(classes, ipc) positions (into cf's padded rows) chosen by herding, in selection order."""
     f, valid = cf.features, cf.valid  # (C, M, D), (C, M)
     mu = cf.class_means()  # (C, D)
+    if cf.normalised:
+        mu = F.normalize(mu, dim=-1)  # iCaRL: the class mean of unit features, normalised
     sq_norm = (f * f).sum(-1)  # (C, M) ||f_j||^2
     running = torch.zeros_like(mu)  # (C, D) sum of selected features
     available = valid.clone()
@@ -37,10 +41,15 @@ def herding_indices(cf: ClassFeatures, ipc: int, progress: Progress = None) -> T
     return torch.stack(picks, 1)  # (C, ipc)
 
 
+def normalised(cf: ClassFeatures) -> ClassFeatures:
+    """Features scaled to unit L2 norm (padding rows stay zero)."""
+    return ClassFeatures(F.normalize(cf.features, dim=-1), cf.valid, cf.index, normalised=True)
+
+
 @CORESETS.register("herding")
 def select_herding(
     data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress
 ) -> Tensor:
-    cf = class_features(data, seed, device)
+    cf = normalised(class_features(data, seed, device))
     pos = herding_indices(cf, ipc, progress)
     return torch.gather(cf.index, 1, pos)  # (classes, ipc) indices into x_train

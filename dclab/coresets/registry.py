@@ -6,6 +6,7 @@ into `data.x_train`, row c holding the chosen images of class c in selection ord
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -22,6 +23,17 @@ CORESETS: Registry[Selector] = Registry("coreset")
 
 def list_coresets() -> list[str]:
     return CORESETS.names()
+
+
+def coreset_published_protocol(name: str, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+    """(EvalProtocol overrides, source) of the table the coresets appear in: DC paper Table 1, whose
+    baselines were trained like DC's sets (authors' utils.py: MNIST with crop_scale_rotate, 1000 epochs)."""
+    CORESETS.get(name)  # unknown name: one-line error
+    if dataset.lower() == "mnist":
+        return ({"net": "convnet", "epochs": 1000, "augment": "crop_scale_rotate"},
+                "DC paper Table 1 (coreset rows); authors' get_daparam (MNIST: crop_scale_rotate, 1000 epochs)")
+    return ({"net": "convnet", "epochs": 300, "augment": "none"},
+            "DC paper Table 1 (coreset rows): ConvNet, 300 epochs, no augmentation")
 
 
 def select_coreset(

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from dclab.augment.dc import DC_STRATEGIES, dc_augment
 from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
@@ -75,7 +76,34 @@ def _check_fits(synthetic: SyntheticSet, data: DatasetBundle) -> None:
 
 def _targets(synthetic: SyntheticSet) -> Tensor:
     """(N,) int labels, or (N, classes) soft targets when the set learned its labels."""
-    return synthetic.labels if synthetic.soft_labels is None else synthetic.soft_labels
+    return synthetic.labels if synthetic.soft_labels is None else transfer_targets(synthetic.soft_labels)
+
+
+TRANSFER_LOSS = "soft cross-entropy on learned labels clipped at 0 and renormalised per row (bounded below by 0)"
+
+
+def transfer_targets(soft: Tensor) -> Tensor:
+    """Learned labels (N, classes) -> probability rows for training a finite net.
+
+    Learned labels (KIP) may go negative; cross-entropy −Σ y log p against a negative y is
+    unbounded below (the net drives that p to 0). Clipping at 0 and renormalising makes every row
+    a distribution, so the loss is ≥ its entropy ≥ 0. A row with no positive entry becomes uniform.
+    """
+    pos = soft.clamp_min(0.0)
+    total = pos.sum(1, keepdim=True)
+    uniform = torch.full_like(pos, 1.0 / pos.shape[1])
+    return torch.where(total > 0, pos / total.clamp_min(1e-12), uniform)
+
+
+def training_lr(synthetic: SyntheticSet, protocol: EvalProtocol) -> float:
+    """protocol.lr, or with lr_source 'learned' the step size the method learned (extras['syn_lr'])."""
+    if protocol.lr_source != "learned":
+        return protocol.lr
+    lr = synthetic.extras.get("syn_lr")
+    if lr is None:
+        raise ValueError(f"the protocol trains with the learned lr, but this {synthetic.method} set has none "
+                         f"(extras['syn_lr']); use lr_source=fixed")
+    return float(lr)
 
 
 def evaluate_synthetic(
@@ -122,6 +150,7 @@ def _evaluate(
     y = _targets(synthetic).detach().to(dev)
     x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
     strategy = resolve_strategy(protocol, data.name) if protocol.augment == "dsa" else None
+    lr = training_lr(synthetic, protocol)
 
     k_models, epochs = protocol.models, protocol.epochs
     gens = [model_generator(protocol.seed, i) for i in range(k_models)]
@@ -131,10 +160,12 @@ def _evaluate(
     augments: list[Augment] | None = None
     if strategy is not None:
         augments = [_dsa(strategy, g) for g in gens]
+    elif protocol.augment in DC_STRATEGIES:
+        augments = [_dc(protocol.augment, g) for g in gens]
     total = k_models * epochs
     report = progress or (lambda done, tot: None)
     report(0, total)
-    opt = dict(lr=protocol.lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay,
+    opt = dict(lr=lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay,
                batch_size=protocol.batch_size)
 
     if vectorize == "auto":
@@ -172,6 +203,10 @@ def _evaluate(
         extra["stopped"] = True
     if strategy is not None:
         extra["dsa_strategy"] = strategy
+    if protocol.lr_source == "learned":
+        extra["learned_lr"] = lr
+    if synthetic.soft_labels is not None:
+        extra["transfer_loss"] = TRANSFER_LOSS
     return EvalResult(
         accs=tuple(accs), protocol=protocol, dataset=data.name, method=synthetic.method,
         ipc=synthetic.ipc, seconds=time.perf_counter() - started, extra=extra,
@@ -180,6 +215,10 @@ def _evaluate(
 
 def _dsa(strategy: str, generator: torch.Generator) -> Augment:
     return lambda xb: dsa_augment(xb, strategy, generator)
+
+
+def _dc(strategy: str, generator: torch.Generator) -> Augment:
+    return lambda xb: dc_augment(xb, strategy, generator)
 
 
 def infer_norm(net: nn.Module) -> str:

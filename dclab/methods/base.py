@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -52,6 +53,9 @@ class MethodConfig(BaseConfig):
     lr_img: float = setting(0.1, "learning rate of the synthetic images (SGD)", min=0.0)
     momentum_img: float = setting(0.5, "momentum of the image optimiser", min=0.0, max=1.0)
     batch_real: int = setting(256, "real images per class per iteration", min=1)
+
+    # preset name -> its source (paper table or the authors' README command), shown in its help
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {}
 
     def net_options(self) -> dict[str, Any]:
         return {"norm": self.norm}
@@ -122,11 +126,25 @@ class CondensationMethod(ABC):
         self.iteration = 0
         self.labels = class_major_labels(data.num_classes, ipc, self.device)
         self.images = init_images(data, ipc, self.config.init, seed).to(self.device).requires_grad_(True)
-        self.optimizer = torch.optim.SGD([self.images], lr=self.config.lr_img, momentum=self.config.momentum_img)
+        self.optimizer = torch.optim.SGD([self.images], lr=self.image_lr(), momentum=self.config.momentum_img)
         # generator stream for everything after init
         self.generator.manual_seed(seed + 1)
 
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        """(EvalProtocol field overrides, source) of the evaluation behind this method's published numbers.
+
+        The base is the plain protocol of the DC line of work: ConvNet, 300 epochs, no augmentation.
+        `dclab.eval.published.resolve_protocol` turns it into a protocol (and scales it on a CPU).
+        """
+        return ({"net": "convnet", "epochs": 300, "augment": "none"},
+                "DC paper (Zhao et al., ICLR 2021) §4: ConvNet, 300 epochs, no augmentation")
+
     # ---- hooks -------------------------------------------------------------
+    def image_lr(self) -> float:
+        """Learning rate of the synthetic images (methods may choose it by IPC)."""
+        return float(self.config.lr_img)
+
     @abstractmethod
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
         """One iteration: returns (loss, per-class losses, extra metrics)."""

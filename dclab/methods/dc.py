@@ -58,8 +58,13 @@ class DCConfig(MethodConfig):
         choices=(None, True, False))
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "paper": {"iterations": 1000, "batch_real": 256, "lr_img": 0.1, "net_width": 128},
+        "paper": {"iterations": 1000, "batch_real": 256, "lr_img": 0.1, "net_width": 128, "init": "noise"},
         "cpu": {"iterations": 100, "batch_real": 64, "lr_img": 0.1, "net_width": 32},
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "authors' README command `python main.py --dataset CIFAR10 --model ConvNet --ipc 10` "
+                 "(main.py defaults: 1000 iterations, lr_img 0.1, batch_real 256, init noise)",
+        "cpu": "dclab's CPU budget: 100 iterations, batch_real 64, ConvNet width 32",
     }
 
     def net_options(self) -> dict[str, Any]:
@@ -154,6 +159,14 @@ class DC(CondensationMethod):
     config_class = DCConfig
     description = "Dataset Condensation (Zhao et al. 2021): match per-class training gradients"
     config: DCConfig
+
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        """DC sets: 300 epochs without augmentation, except MNIST (DC's crop_scale_rotate, 1000 epochs)."""
+        if dataset.lower() == "mnist":
+            return ({"net": "convnet", "epochs": 1000, "augment": "crop_scale_rotate"},
+                    "DC paper Table 1; authors' utils.py get_daparam (MNIST: crop_scale_rotate, 1000 epochs)")
+        return super().published_protocol(dataset, ipc)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

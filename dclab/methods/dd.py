@@ -34,18 +34,20 @@ from dclab.eval.result import EvalResult
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.functional import FlatNet, convnet_options, detached_params, forward_with
 from dclab.nets import get_net
-from dclab.seeding import make_generator
+from dclab.seeding import derive_seed, make_generator, seeded
 from dclab.synthetic import SyntheticSet
 
 
 @dataclass(frozen=True)
 class DDConfig(MethodConfig):
-    """DD settings. Paper (MNIST, LeNet): 10 steps x 3 epochs, lr init 0.02, Adam 0.01 (β1 0.5),
-    real batch 1024 (≈100/class). dclab has no LeNet; a ConvNet stands in."""
+    """DD settings. Authors' code (MNIST: LeNet, CIFAR-10: AlexCifarNet; Xavier init; images from
+    noise): 10 steps x 3 epochs, lr init 0.02, Adam 0.01 (β1 0.5), real batch 1024 (≈100/class),
+    400 epochs of the real loader (≈23k iterations on MNIST) with the lr halved every 40 epochs."""
 
     iterations: int = setting(5000, "outer iterations (image/lr updates)", min=1)
+    net: str = setting("convnet", "network unrolled: 'auto' = the paper's (LeNet for 1-channel sets, AlexNet else)")
     norm: str = setting(
-        "instancenorm", "normalisation layer of the network",
+        "instancenorm", "normalisation layer of the network (ConvNet only)",
         choices=("none", "layernorm", "instancenorm", "groupnorm"),
     )
     width: int = setting(32, "ConvNet width (channels)", min=1)
@@ -56,16 +58,46 @@ class DDConfig(MethodConfig):
     syn_epochs: int = setting(3, "passes over the step groups; T = syn_steps x syn_epochs", min=1)
     lr_init: float = setting(0.02, "initial learned learning rate of every unrolled step", min=1e-8)
     fixed_init: bool = setting(False, "use one fixed network initialisation instead of a fresh one per iteration")
+    xavier_init: bool = setting(False, "initialise every drawn network with Xavier-normal weights, zero biases (authors)")
+    lr_decay_every: int = setting(0, "halve-style StepLR: multiply the Adam lr by lr_decay every this many iterations (0 = constant)", min=0)
+    lr_decay: float = setting(0.5, "StepLR factor", min=0.0, max=1.0)
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "paper": {"iterations": 5000, "width": 128, "depth": 3, "batch_real": 100, "syn_epochs": 3,
-                  "lr_init": 0.02, "lr_img": 0.01},
+        # 60000 / 1024 = 59 real batches per epoch: 400 epochs = 23400 iterations, decay every 40 epochs
+        "paper": {"iterations": 23400, "net": "auto", "init": "noise", "xavier_init": True,
+                  "batch_real": 100, "syn_epochs": 3, "lr_init": 0.02, "lr_img": 0.01,
+                  "lr_decay_every": 2340, "lr_decay": 0.5},
         "cpu": {"iterations": 200, "width": 16, "depth": 2, "batch_real": 32, "syn_epochs": 2,
                 "lr_init": 0.1, "lr_img": 0.05},
     }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "DD paper (Wang et al. 2018) §4 and the authors' README/`base_options` defaults: LeNet (MNIST) / "
+                 "AlexCifarNet (CIFAR-10; dclab's AlexNet stands in), Xavier init, noise init, 10 steps x 3 epochs, "
+                 "400 epochs (≈23k its on MNIST) with lr x0.5 every 40 epochs",
+        "cpu": "dclab's CPU budget: ConvNet-2 width 16, 200 iterations",
+    }
 
     def net_options(self) -> dict[str, Any]:
+        if not self.net.startswith("convnet"):
+            return {}
         return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
+
+
+def paper_net(net: str, channels: int) -> str:
+    """'auto' -> the DD paper's network for the data: LeNet for 1-channel images, AlexNet otherwise."""
+    if net != "auto":
+        return net
+    return "lenet" if channels == 1 else "alexnet"
+
+
+def xavier_(net: nn.Module) -> nn.Module:
+    """Xavier-normal weights (gain 1) and zero biases on every conv / linear layer, in place."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
 
 
 def step_groups(ipc: int, num_classes: int, syn_steps: int) -> list[Tensor]:
@@ -127,8 +159,19 @@ class DD(CondensationMethod):
     config_class = DDConfig
     description = "Dataset Distillation (Wang et al. 2018): backprop through unrolled SGD steps; learns lrs too"
 
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        """DD's numbers come from its own nets (LeNet on MNIST, AlexCifarNet on CIFAR-10); trained here
+        with the DC protocol (300 epochs, no aug). `replay_accuracy` gives DD's own replay number."""
+        net = "lenet" if dataset.lower() in ("mnist", "fashion_mnist", "fashionmnist") else "alexnet"
+        return ({"net": net, "epochs": 300, "augment": "none"},
+                f"DD paper (Wang et al. 2018) Table 1 ({net}); trained with the DC protocol, 300 epochs, no aug "
+                "(DD's own replay: dd.replay_accuracy)")
+
     def __init__(self, data: DatasetBundle, ipc: int, config: DDConfig | None = None, seed: int = 0,
                  device: str | torch.device = "auto") -> None:
+        if config is not None and config.net == "auto":
+            config = replace(config, net=paper_net(config.net, data.channels))
         super().__init__(data, ipc, config, seed, device)
         cfg: DDConfig = self.config  # type: ignore[assignment]
         self.syn_steps = cfg.syn_steps or ipc
@@ -139,9 +182,14 @@ class DD(CondensationMethod):
         # ρ_k = log η_k, one per unrolled step (T,)
         self.log_lrs = torch.full((t,), math.log(cfg.lr_init), device=self.device, requires_grad=True)
         self.optimizer = torch.optim.Adam([self.images, self.log_lrs], lr=cfg.lr_img, betas=(0.5, 0.999))
+        self.scheduler = (torch.optim.lr_scheduler.StepLR(self.optimizer, cfg.lr_decay_every, cfg.lr_decay)
+                          if cfg.lr_decay_every else None)
         self.init_params: Tensor | None = None
         self._template = self.new_net()  # architecture for functional calls; its weights are θ_0 if fixed
         if cfg.fixed_init:
+            if cfg.xavier_init:
+                with seeded(derive_seed(self.generator)):
+                    xavier_(self._template)
             self.init_params = FlatNet.wrap(self._template).flat_params()  # θ_0, (P,)
 
     @property
@@ -152,7 +200,11 @@ class DD(CondensationMethod):
     def _initial_params(self) -> dict[str, Tensor]:
         if self.init_params is not None:
             return _unflatten_like(self._template, self.init_params)
-        return detached_params(self.new_net())
+        net = self.new_net()
+        if self.config.xavier_init:  # type: ignore[attr-defined]
+            with seeded(derive_seed(self.generator)):
+                xavier_(net)
+        return detached_params(net)
 
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
         cfg: DDConfig = self.config  # type: ignore[assignment]
@@ -165,6 +217,8 @@ class DD(CondensationMethod):
                              self.log_lrs.exp(), x_real, y_real)
         loss.backward()
         self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         lrs = self.lrs
         return float(loss.detach()), (), {"lr_mean": float(lrs.mean()), "lr_min": float(lrs.min()), "lr_max": float(lrs.max())}
 
@@ -179,6 +233,7 @@ class DD(CondensationMethod):
         return {
             "log_lrs": self.log_lrs.detach().cpu().clone(),
             "init_params": None if self.init_params is None else self.init_params.detach().cpu().clone(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
         }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
@@ -186,6 +241,8 @@ class DD(CondensationMethod):
             self.log_lrs.copy_(state["log_lrs"].to(self.device))
         if state.get("init_params") is not None:
             self.init_params = state["init_params"].to(self.device)
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
 
 
 def _unflatten_like(module: nn.Module, flat: Tensor) -> dict[str, Tensor]:
@@ -220,6 +277,9 @@ def replay_accuracy(
         net = get_net(cfg.net, channels=data.channels, num_classes=data.num_classes,
                       image_size=data.image_size, seed=int(torch.randint(0, 2**62, (1,), generator=gen)),
                       **cfg.net_options()).to(dev)
+        if cfg.xavier_init:
+            with seeded(int(torch.randint(0, 2**62, (1,), generator=gen))):
+                xavier_(net)
         fixed = syn.extras.get("init_params")
         params = _unflatten_like(net, fixed.to(dev)) if fixed is not None else detached_params(net)
         theta = unrolled_params(net, params, images, labels, groups, lrs, create_graph=False)

@@ -24,7 +24,8 @@ from dclab.nets.layers import has_batchnorm
 @dataclass(frozen=True)
 class DMConfig(MethodConfig):
     iterations: int = setting(20000, "number of condensation iterations (one image update each)", min=1)
-    lr_img: float = setting(1.0, "learning rate of the synthetic images (SGD); paper: 1 (10 for IPC >= 100)", min=0.0)
+    lr_img: float | None = setting(
+        None, "learning rate of the synthetic images (SGD); None = as the authors: 1, or 10 for IPC >= 100")
     batch_real: int = setting(256, "real images per class per iteration", min=1)
     net_width: int = setting(128, "channels of the ConvNet used for matching", min=1)
     dsa: bool = setting(True, "apply the same differentiable siamese augmentation to real and synthetic batches")
@@ -35,12 +36,21 @@ class DMConfig(MethodConfig):
         "per iteration)", choices=(None, True, False))
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "paper": {"iterations": 20000, "batch_real": 256, "lr_img": 1.0, "net_width": 128},
-        "cpu": {"iterations": 300, "batch_real": 64, "lr_img": 1.0, "net_width": 32},
+        "paper": {"iterations": 20000, "batch_real": 256, "lr_img": None, "net_width": 128, "init": "real"},
+        "cpu": {"iterations": 300, "batch_real": 64, "lr_img": None, "net_width": 32},
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "authors' README command `python main_DM.py --dataset CIFAR10 --model ConvNet --ipc 10 "
+                 "--dsa_strategy color_crop_cutout_flip_scale_rotate --init real --lr_img 1` "
+                 "(20000 iterations, batch_real 256; lr_img 10 for IPC >= 100 as in DM paper §4)",
+        "cpu": "dclab's CPU budget: 300 iterations, batch_real 64, ConvNet width 32",
     }
 
     def net_options(self) -> dict[str, Any]:
         return {**super().net_options(), "width": self.net_width}
+
+
+LARGE_IPC = 100  # from here on the authors use lr_img 10
 
 
 # Real images per forward: bounds memory (CIFAR-100 x 256 real images at width 128 would be 13 GB
@@ -59,20 +69,21 @@ def dm_class_losses(net: nn.Module, real: Tensor, syn: Tensor, subset: int | Non
     """Per-class DM loss with all classes batched: one forward for real, one for synthetic.
 
     real: (classes, B, C, H, W), syn: (classes, N, C, H, W) -> (classes,).
-    A BatchNorm net gets real and synthetic images in ONE joint batch, so both are normalised
-    with the same batch statistics (as the reference code does for BN). Per-sample norms
-    (instance/group/layer/none) embed the real half without a graph, in chunks of `REAL_CHUNK`
-    images that mix classes: backward covers only the synthetic images (4x faster on CPU than one
-    joint batch for MNIST IPC 10), and memory stays bounded for many classes.
+    Real and synthetic images go through SEPARATE forwards, as in the authors' code: with
+    BatchNorm each forward normalises with its own batch statistics (the real forward of all
+    classes is one batch, so its statistics are those of the whole real batch, never chunked).
+    Per-sample norms (instance/group/layer/none) embed the real half without a graph, in chunks
+    of `REAL_CHUNK` images that mix classes: backward covers only the synthetic images, and memory
+    stays bounded for many classes.
     With `subset` = n, adds the same loss for the prefix syn[:, :n] (MDC's subset term).
     """
     k, b, n = real.shape[0], real.shape[1], syn.shape[1]
-    if has_batchnorm(net):
-        emb = net.embed(torch.cat([real.flatten(0, 1), syn.flatten(0, 1)]))  # (k*b + k*n, D)
-        emb_real, emb_syn = emb[: k * b].view(k, b, -1), emb[k * b :].view(k, n, -1)
-    else:  # per-sample norms: same numbers with the real half kept out of the autograd graph
+    if has_batchnorm(net):  # one batch of all real images: BN statistics of the whole real batch
+        with torch.no_grad():
+            emb_real = net.embed(real.flatten(0, 1)).view(k, b, -1)  # (k, B, D)
+    else:  # per-sample norms: chunking changes nothing
         emb_real = embed_without_graph(net, real.flatten(0, 1)).view(k, b, -1)  # all classes
-        emb_syn = net.embed(syn.flatten(0, 1)).view(k, n, -1)  # all classes, one forward
+    emb_syn = net.embed(syn.flatten(0, 1)).view(k, n, -1)  # all classes, one forward
     losses = mean_embedding_distance(emb_real, emb_syn)
     if subset is not None:
         losses = losses + mean_embedding_distance(emb_real, emb_syn[:, :subset])
@@ -101,6 +112,16 @@ class DM(CondensationMethod):
     description = "Distribution Matching (Zhao & Bilen 2023): match mean embeddings of random nets"
     config: DMConfig
 
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        return ({"net": "convnet", "epochs": 1000, "augment": "dsa"},
+                "DM paper (Zhao & Bilen, WACV 2023) Table 1; authors' main_DM.py (1000 epochs with DSA)")
+
+    def image_lr(self) -> float:
+        if self.config.lr_img is not None:
+            return float(self.config.lr_img)
+        return 10.0 if self.ipc >= LARGE_IPC else 1.0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
@@ -119,7 +140,7 @@ class DM(CondensationMethod):
         syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
         if self.config.dsa:
             real, syn = draw_siamese(self.dsa_strategy, real, syn, self.generator)
-        # BN: real and synthetic images of all classes must share one batch (its statistics)
+        # BN: the statistics are those of the batch of all classes (real) / all classes (synthetic)
         batched = self.use_fast_path(self.config.fast) or has_batchnorm(net)
         loss_fn = dm_class_losses if batched else dm_class_losses_reference
         class_losses = loss_fn(net, real, syn, self.subset_size)

@@ -44,7 +44,15 @@ def draw_siamese(strategy: str, real: Tensor, syn: Tensor, generator: torch.Gene
 class DSAConfig(DCConfig):
     dsa_strategy: str = setting("auto", "DSA ops ('auto' = the published strategy for the data set)")
 
-    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = DCConfig.PRESETS
+    PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "paper": {**DCConfig.PRESETS["paper"], "init": "real"},
+        "cpu": DCConfig.PRESETS["cpu"],
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "authors' README command `python main.py --dataset CIFAR10 --model ConvNet --ipc 10 --init real "
+                 "--method DSA --dsa_strategy color_crop_cutout_flip_scale_rotate` (1000 iterations, lr_img 0.1)",
+        "cpu": DCConfig.PRESET_SOURCES["cpu"],
+    }
 
 
 @METHODS.register("dsa")
@@ -55,6 +63,11 @@ class DSA(DC):
     config_class = DSAConfig
     description = "DSA (Zhao & Bilen 2021): gradient matching with differentiable siamese augmentation"
     config: DSAConfig
+
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        return ({"net": "convnet", "epochs": 1000, "augment": "dsa"},
+                "DSA paper (Zhao & Bilen, ICML 2021) Table 2; authors' main.py (--dsa: 1000 epochs with DSA)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
