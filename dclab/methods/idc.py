@@ -167,6 +167,8 @@ class IDC(CondensationMethod):
 
     def _train_net(self, net: nn.Module, opt: torch.optim.Optimizer) -> None:
         """One pass of SGD over `n_data` random real images (DSA, independent draws per image)."""
+        if self.config.n_data == 0:
+            return
         idx = torch.randperm(self.data.x_train.shape[0], generator=self.generator)[: self.config.n_data]
         for part in idx.split(self.config.batch_net):
             part = part.to(self.data.x_train.device)

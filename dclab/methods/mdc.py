@@ -151,6 +151,12 @@ class MDC(CondensationMethod):
         self.earlier_mls: list[int] = []  # sizes that were the MLS before (freezable)
         self.prev_distances: Tensor | None = None  # F_{t−Δt}(n), n = 1..N-1
 
+    @classmethod
+    def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
+        """MDC evaluates every subset as its base (IDC) evaluates a set (he-y/Multisize-Dataset-Condensation test.py)."""
+        overrides, source = METHODS.get("idc").published_protocol(dataset, ipc)
+        return overrides, f"He et al. 2024 (MDC) on IDC; {source}"
+
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
         measure = self.ipc > 1 and (self.iteration == 0 or (self.iteration + 1) % self.config.delta_t == 0)
         probe = SubsetDistances(self.ipc) if measure else None
