@@ -1,6 +1,8 @@
 """MDC: the authors' selection signal and sticky freezing, the base hook, state round trip."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -147,3 +149,70 @@ def test_mdc_on_idc_keeps_the_formation_factor(digits):
     syn = build(digits, iterations=1).synthetic_set()
     assert syn.method == "mdc" and syn.formation_factor == 2 and syn.ipc == IPC
     assert syn.prefix(1).decoded().images.shape[0] == digits.num_classes * 4
+
+
+def test_baseline_b_concatenates_independent_ipc1_runs_and_curves_share_one_protocol(digits):
+    from dclab.eval.multisize import (BASELINE_A, BASELINE_B, BASELINE_C, MULTISIZE, average_gain,
+                                      concatenate_ipc1, multisize_curves)
+    from dclab.eval.protocol import EvalProtocol
+
+    dm = get_method("dm")
+    cfg = dm.config_class.build("cpu", {"iterations": 2, "net_width": 16, "batch_real": 16})
+    ipc1 = []
+    for seed in (1, 2, 3):
+        m = dm(digits, 1, cfg, seed=seed, device="cpu")
+        m.step(), m.step()
+        ipc1.append(m.synthetic_set())
+    b = concatenate_ipc1(ipc1)
+    assert b.ipc == 3 and torch.equal(b.labels, torch.arange(10).repeat_interleave(3))
+    for i, s in enumerate(ipc1):  # image i of every class is run i's image of that class
+        assert torch.equal(b.images.view(10, 3, *digits.shape)[:, i], s.images)
+    assert not torch.equal(ipc1[0].images, ipc1[1].images)  # independent runs
+    with pytest.raises(ValueError):
+        concatenate_ipc1([b])
+    plain = dm(digits, 3, cfg, seed=0, device="cpu").synthetic_set()
+    protocol = EvalProtocol.build("quick", {"models": 1, "epochs": 2})
+    calls = []
+    curves = multisize_curves(digits, protocol, build(digits, iterations=1).synthetic_set(), baseline_c=plain,
+                              ipc1_sets=ipc1[:2], separate={1: ipc1[0]}, sizes=[1, 2], device="cpu",
+                              progress=lambda d, t: calls.append((d, t)), net_options={"width": 16})
+    assert {k: [p.n for p in v] for k, v in curves.items()} == {
+        MULTISIZE: [1, 2], BASELINE_B: [1, 2], BASELINE_C: [1, 2], BASELINE_A: [1]}
+    assert all(p.result.protocol == protocol for pts in curves.values() for p in pts)
+    assert calls[-1][0] == calls[-1][1]
+    gain = average_gain(curves)
+    assert gain == pytest.approx(sum(curves[MULTISIZE][i].result.mean - curves[BASELINE_C][i].result.mean
+                                     for i in range(2)) / 2)
+
+
+def test_selection_timeline_from_metrics_and_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from dclab.jobs import JobManager, RunSpec
+    from dclab.viz.multisize import selection_history, selection_timeline_figure
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("DCLAB_RUNS", str(runs))
+    monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
+    job = JobManager(runs).submit(RunSpec(dataset="digits", method="mdc", ipc=3, seed=0, iterations=3, overrides={
+        "batch_real": 16, "inner_loop": 1, "n_data": 32, "net_width": 16, "delta_t": 1}))
+    assert job.wait(120) and job.status == "finished", job.message
+    history = selection_history(job.run_dir.read_metrics())
+    assert [s.iteration for s in history] == [1, 2, 3]
+    assert history[0].mls == 0 and history[0].selected == 1 and history[1].mls == 1
+    assert all(s.selected is not None for s in history)  # Δt = 1: a selection every iteration
+    assert len(selection_timeline_figure(history).data) == 3
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+        at.switch_page("pages/multisize.py").run()
+        assert not at.exception, at.exception
+        assert any(h.value == "Selection timeline" for h in at.subheader)
+        assert any("baseline B" in m.label for m in at.multiselect)
+    finally:
+        import streamlit as st
+
+        from pages.common import OPEN_REGISTRIES
+
+        for registry in list(OPEN_REGISTRIES):
+            registry.shutdown(timeout=30)
+        st.cache_resource.clear()

@@ -128,7 +128,7 @@ def multisize_curves(
         if progress is not None:
             def inner(done: int, total: int, i: int = i) -> None:
                 progress(i * total + done, len(jobs) * total)
-        result = evaluate_synthetic(s, data, protocol, device, inner, **evaluate_options)
+        result = evaluate_synthetic(s, data, protocol, device, inner, stop=stop, **evaluate_options)
         curves.setdefault(label, []).append(CurvePoint(n, result))
     return curves
 
