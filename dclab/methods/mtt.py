@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dclab.augment.dsa import dsa_augment
 from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.augment.dsa import dsa_augment
 from dclab.data.zca import DEFAULT_EPS as ZCA_EPS, ZCA, whiten_bundle
 from dclab.device import resolve_device
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig, default_preset

@@ -2,11 +2,11 @@
 
 `build_or_load_buffer(data, spec)` trains `spec.num_experts` networks for `spec.epochs` epochs
 (plain SGD, no momentum or weight decay, DSA-augmented batches by default: as MTT's `buffer.py`;
-ZCA, when on, is applied to `data` by the caller and recorded in the spec), stores each expert's flat parameter vector after every epoch
-(epoch 0 = the initialisation), and caches the result on disk under a key made of everything
-that determines it (data set + a fingerprint of its training tensor, net and options, number of
-experts, epochs, lr, batch size, augmentation, ZCA, seed). A later call with the same spec loads the file instead
-of retraining.
+ZCA, when on, is applied to `data` by the caller and recorded in the spec), stores each expert's
+flat parameter vector after every epoch (epoch 0 = the initialisation), and caches the result on
+disk under a key made of everything that determines it (data set + a fingerprint of its training
+tensor, net and options, number of experts, epochs, lr, batch size, augmentation, ZCA, seed).
+A later call with the same spec loads the file instead of retraining.
 """
 from __future__ import annotations
 
