@@ -117,8 +117,10 @@ class IDC(CondensationMethod):
 
     @classmethod
     def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
-        """IDC's evaluation: DSA-augmented training of the decoded set (reference test.py: 1000+ epochs)."""
-        epochs = 2000 if ipc * 4 <= 10 else 1500 if ipc * 4 <= 50 else 1000
+        """IDC's evaluation: DSA-augmented training of the decoded set for the reference code's epochs
+        by decoded images per class (its mixup/CutMix is not part of dclab's protocol)."""
+        decoded = ipc * 4  # factor 2
+        epochs = 2000 if decoded <= 10 else 1500 if decoded <= 50 else 1000 if decoded <= 200 else 500
         return ({"augment": "dsa", "epochs": epochs},
                 "Kim et al. 2022, IDC; snu-mllab/Efficient-Dataset-Condensation argument.py ipc_epoch")
 
