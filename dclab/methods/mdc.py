@@ -91,6 +91,8 @@ def frozen_size(earlier_mls: Iterable[int], mls: int) -> int:
 class MDCConfig(DSAConfig):
     """Base-method settings (the union of IDC, DM and DC/DSA settings) plus MDC's own."""
 
+    iterations: int = setting(2000, "iterations of the base (idc/dc/dsa: outer iterations; dm: image updates)",
+                              min=1)
     base: str = setting("idc", "matching method whose loss MDC extends (the paper's base is idc)", choices=BASES)
     delta_t: int = setting(
         100, "base iterations between MLS selections; one unit = an outer iteration for idc/dc/dsa "
