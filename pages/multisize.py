@@ -40,7 +40,7 @@ def base_method_of(cfg: dict) -> str:
     return str(c.get("base") or "idc")
 
 
-with st.expander("Start an MDC run and its baselines C and B (same data set, IPC, settings)"):
+with st.expander("Start an MDC run and its baseline C (and B: N IPC-1 runs), same data set, IPC, settings"):
     c = st.columns(5)
     datasets = list_datasets()
     dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
