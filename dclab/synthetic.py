@@ -60,6 +60,31 @@ class SyntheticSet:
             soft_labels=None if self.soft_labels is None else self.soft_labels[idx],
         )
 
+    @property
+    def formation_factor(self) -> int:
+        """f of a multi-formation set (IDC): each stored image decodes into f² training images."""
+        return int(self.extras.get("formation_factor", 1))
+
+    def decoded(self) -> SyntheticSet:
+        """The images a network trains on: f² per stored image (image-major), labels repeated.
+
+        A set without multi-formation is returned unchanged. The result has factor 1.
+        """
+        f = self.formation_factor
+        if f == 1:
+            return self
+        from dclab.formation import decode_formation
+
+        repeat = f * f
+        extras = {k: v for k, v in self.extras.items() if k != "formation_factor"}
+        return replace(
+            self,
+            images=decode_formation(self.images.detach(), f),
+            labels=self.labels.repeat_interleave(repeat),
+            soft_labels=None if self.soft_labels is None else self.soft_labels.repeat_interleave(repeat, 0),
+            extras=extras,
+        )
+
     def detach_cpu(self) -> SyntheticSet:
         return replace(
             self,

@@ -1,17 +1,20 @@
 """Multisize: for an MDC run, the accuracy of every subset S[n] (n = 1..N) against baselines.
 
-C = prefixes of an ordinary IPC-N run of the same base method (pick one or start it), A = separate
-runs of the base method with IPC n (when present), all under one stated protocol.
+C = prefixes of an ordinary IPC-N run of the same base method, B = N independent IPC-1 runs of it
+concatenated, A = separate runs with IPC n (when present): one protocol, one core function
+(`multisize_curves`). The run's selection timeline (n* and frozen images) is drawn from its metrics.
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
+from dclab.eval.multisize import BASELINE_C, MULTISIZE
 from dclab.jobs import RunSpec, build_protocol
 from dclab.methods import list_methods
 from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import subset_curve_figure
+from dclab.viz.multisize import selection_history, selection_timeline_figure
 from dclab.viz.run_summary import summarize_run
 from pages.common import (
     all_runs,
@@ -25,34 +28,39 @@ from pages.common import (
 
 st.title("Multisize (MDC)")
 st.caption("One MDC condensation yields every size: S[n] = the first n images of each class. "
-           "Baseline C: prefixes of a plain IPC-N run of the base method; A: separate IPC-n runs.")
+           "Baselines: A separate IPC-n runs; B N independent IPC-1 runs concatenated; "
+           "C prefixes of a plain IPC-N run of the base method.")
 manager = job_manager()
 methods = list_methods()
 
 
 def base_method_of(cfg: dict) -> str:
-    """The base matching method of an MDC config ('base' or 'base_method' field), default dm."""
+    """The base matching method of an MDC config ('base' field), default idc (MDC's default)."""
     c = cfg.get("config") or {}
-    return str(c.get("base") or c.get("base_method") or "dm")
+    return str(c.get("base") or "idc")
 
 
-with st.expander("Start an MDC run and its baseline C (same data set, IPC, seed)"):
-    c = st.columns(4)
+with st.expander("Start an MDC run and its baseline C (and B: N IPC-1 runs), same data set, IPC, settings"):
+    c = st.columns(5)
     datasets = list_datasets()
     dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
                              key="ms_dataset")
     ipc = c[1].number_input("IPC N", 2, 50, 5, key="ms_ipc")
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="ms_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="ms_iterations")
+    with_b = c[4].checkbox("also baseline B (N IPC-1 runs)", value=False, key="ms_with_b")
     if "mdc" not in methods:
         st.warning("MDC is not registered in this build yet.")
-    elif st.button("Start MDC + baseline C", key="start_mdc", type="primary"):
+    elif st.button("Start MDC + baselines", key="start_mdc", type="primary"):
         with user_errors():
             mdc = manager.submit(RunSpec(dataset=dataset, method="mdc", ipc=int(ipc), seed=int(seed),
                                          iterations=int(iterations) or None, label="multisize"))
             base = base_method_of(mdc.run_dir.read_config())
             manager.submit(RunSpec(dataset=dataset, method=base, ipc=int(ipc), seed=int(seed),
                                    iterations=int(iterations) or None, label="baselineC"))
+            for i in range(int(ipc) if with_b else 0):  # independent: seeds seed+1 .. seed+N
+                manager.submit(RunSpec(dataset=dataset, method=base, ipc=1, seed=int(seed) + 1 + i,
+                                       iterations=int(iterations) or None, label="baselineB"))
             st.session_state["ms_run"] = mdc.id
             st.rerun()
 
@@ -71,12 +79,22 @@ c_opts = ["(none)"] + [s.run_id for s in same if s.ipc == mdc_sum.ipc]
 c_run = st.selectbox(f"baseline C: a plain {base} run with IPC {mdc_sum.ipc}", c_opts,
                      index=1 if len(c_opts) > 1 else 0, key="ms_c")
 st.caption(f"curves: MDC = {run_id}; C = {c_run}")
-a_runs = {s.ipc: s.run_id for s in reversed(same) if s.ipc < mdc_sum.ipc and s.status == "finished"}
+a_runs = {s.ipc: s.run_id for s in reversed(same) if 1 < s.ipc < mdc_sum.ipc and s.status == "finished"}
 st.caption(f"baseline A (separate {base} runs, IPC n): " +
            (", ".join(f"n={n}: {r}" for n, r in sorted(a_runs.items())) or "none present"))
+ipc1 = [s.run_id for s in same if s.ipc == 1 and s.status == "finished"]
+b_runs = st.multiselect(f"baseline B: independent IPC-1 {base} runs (the first N are concatenated)", ipc1,
+                        default=ipc1[: mdc_sum.ipc], max_selections=mdc_sum.ipc, key="ms_b")
 busy = [r for r in [run_id, c_run] if manager.get(r) is not None and not manager.get(r).ended]
 if busy:
     st.warning(f"still running: {', '.join(busy)} — curves use their current images")
+
+history = selection_history(open_run(run_id).read_metrics())
+if history:
+    st.subheader("Selection timeline")
+    st.caption("n* = the most learnable subset whose loss is added; the first `frozen` images of every class "
+               "get no gradient (sticky: the largest earlier n* below the current one).")
+    st.plotly_chart(selection_timeline_figure(history), key="ms_timeline")
 
 settings = protocol_settings("ms_eval")
 key = "multisize_curves"
@@ -86,34 +104,15 @@ if st.button("Compute subset-accuracy curves", key="ms_evaluate"):
         mdc_set = synthetic_from_run(open_run(run_id))
         c_set = synthetic_from_run(open_run(c_run)) if c_run != "(none)" else None
         a_sets = {n: synthetic_from_run(open_run(r)) for n, r in a_runs.items()}
+        b_sets = [synthetic_from_run(open_run(r)) for r in b_runs]
 
         def task(progress, stop):
-            from dclab.eval.evaluate import evaluate_synthetic
-            from dclab.eval.multisize import subset_accuracy_curve
+            from dclab.eval.multisize import multisize_curves
 
-            data = load_dataset(mdc_set.dataset)
-            phases = 1 + (c_set is not None) + len(a_sets)  # progress in per-mille of each phase
-
-            def phase(i):
-                return lambda d, t: progress(i * 1000 + (1000 * d // t if t else 0), phases * 1000)
-
-            def points(results):
-                return [(n + 1, r.mean, r.std) for n, r in enumerate(results)]
-
-            curves = {"MDC": points(subset_accuracy_curve(mdc_set, data, protocol, progress=phase(0)))}
-            if c_set is not None and not stop.is_set():
-                curves["C: prefixes of a plain run"] = points(
-                    subset_accuracy_curve(c_set, data, protocol, progress=phase(1)))
-            a_points = []
-            for i, (n, s) in enumerate(sorted(a_sets.items())):
-                if stop.is_set():
-                    break
-                r = evaluate_synthetic(s, data, protocol, progress=phase(phases - len(a_sets) + i), stop=stop)
-                a_points.append((n, r.mean, r.std))
-            if a_points:
-                curves["A: separate runs"] = a_points
-            progress(phases * 1000, phases * 1000)
-            return curves, protocol.describe()
+            curves = multisize_curves(load_dataset(mdc_set.dataset), protocol, mdc_set, baseline_c=c_set,
+                                      ipc1_sets=b_sets, separate=a_sets, progress=progress, stop=stop)
+            points = {label: [(p.n, p.result.mean, p.result.std) for p in pts] for label, pts in curves.items()}
+            return points, protocol.describe()
 
         eval_board().submit(key, "subset-accuracy curves", task)
 
@@ -130,6 +129,12 @@ def show_curves(result) -> None:
     right.dataframe([rows[n] for n in sorted(rows)], hide_index=True)
     avg = {name: sum(p[1] for p in pts) / len(pts) for name, pts in curves.items() if pts}
     right.caption("mean over n: " + "; ".join(f"{k} {100 * v:.2f} %" for k, v in avg.items()))
+    c_pts = {p[0]: p[1] for p in curves.get(BASELINE_C, [])}
+    m_pts = {p[0]: p[1] for p in curves.get(MULTISIZE, [])}
+    common = sorted(set(c_pts) & set(m_pts))
+    if common:
+        gain = sum(m_pts[n] - c_pts[n] for n in common) / len(common)
+        right.caption(f"MDC average gain over C: {100 * gain:+.2f} points (n = {common[0]}..{common[-1]})")
 
 
 task_panel(key, show_curves)

@@ -88,3 +88,52 @@ def test_state_dict_resume_equals_uninterrupted(digits, experts_dir):
         resumed.step()
     assert torch.equal(full.images.detach(), resumed.images.detach())
     assert torch.equal(full.syn_lr.detach(), resumed.syn_lr.detach())
+
+
+def test_student_steps_use_per_image_dsa_and_it_changes_the_loss(digits, experts_dir):
+    """As the authors' DiffAugment (non-siamese): one op family per step, independent draws per image."""
+    from dclab.augment.dsa import dsa_augment
+
+    same = digits.x_train[:1].repeat(6, 1, 1, 1)
+    out = dsa_augment(same, "rotate", torch.Generator().manual_seed(0))
+    assert not torch.allclose(out[0], out[1])  # independent parameters per image
+    plain = make(digits, experts_dir, seed=3, augment="none").step().loss
+    with_dsa = make(digits, experts_dir, seed=3).step().loss
+    assert plain != with_dsa
+    m = make(digits, experts_dir, seed=3)
+    net, start = m.flat_net, m.buffer.params(0, 0)
+    calls = []
+    student_trajectory(net, start, m.images, m.labels, m.syn_lr, [torch.arange(4), torch.arange(4)],
+                       augment=lambda x: calls.append(x.shape) or x)
+    assert calls == [torch.Size([4, *digits.shape])] * 2  # a fresh draw at every student step
+
+
+def test_expert_cache_key_covers_augmentation_zca_epochs_and_net(digits):
+    spec = ExpertSpec(net_options={"width": 8, "depth": 1}, num_experts=1, epochs=2)
+    variants = [{"augment": "none"}, {"zca_eps": 0.1}, {"epochs": 3}, {"net_options": {"width": 16, "depth": 1}},
+                {"dsa_strategy": "crop"}]
+    keys = {spec.key(digits)} | {ExpertSpec(**{**spec.__dict__, **v}).key(digits) for v in variants}
+    assert len(keys) == 1 + len(variants)
+
+
+def test_paper_presets_and_published_protocol():
+    from dclab.methods.mtt import PAPER_TABLE, paper_preset_name
+
+    for (dataset, ipc), row in PAPER_TABLE.items():
+        cfg = MTTConfig.build(paper_preset_name(dataset, ipc))
+        assert (cfg.syn_steps, cfg.expert_epochs, cfg.max_start_epoch, cfg.zca) == (
+            row["syn_steps"], row["expert_epochs"], row["max_start_epoch"], row["zca"])
+        assert cfg.augment == "dsa"
+    overrides, source = get_method("mtt").published_protocol("mnist", 10)
+    assert overrides == {"epochs": 1000, "augment": "dsa", "lr_source": "learned"} and "Cazenavette" in source
+
+
+def test_zca_run_condenses_whitened_and_shows_data_space(digits, experts_dir):
+    m = make(digits, experts_dir, seed=4, zca=True)
+    assert m.zca is not None and not torch.allclose(m.data.x_train, digits.x_train)
+    from dclab.methods.base import init_images
+
+    syn = m.synthetic_set()  # before any step: the initial real images, back in data space
+    torch.testing.assert_close(syn.images, init_images(digits, 2, "real", 4), atol=1e-4, rtol=1e-4)
+    assert syn.extras["zca_eps"] == 0.1
+    m.step()

@@ -144,6 +144,7 @@ def _evaluate(
 ) -> EvalResult:
     protocol.validate()
     _check_fits(synthetic, data)
+    synthetic = synthetic.decoded()  # multi-formation sets (IDC) train on their decoded images
     dev = resolve_device(device)
     started = time.perf_counter()
     x = synthetic.images.detach().to(dev)  # (N, C, H, W)

@@ -25,7 +25,7 @@ from torch.func import functional_call, grad, vmap
 
 from dclab.config import ConfigError, setting
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.matching import freeze_prefix_, gradient_distance
+from dclab.methods.matching import SubsetProbe, freeze_prefix_, gradient_distance
 from dclab.nets.layers import has_batchnorm
 
 # IPC -> (outer_loop, inner_loop) of the reference code.
@@ -175,8 +175,6 @@ class DC(CondensationMethod):
         self.inner_loop = self.config.inner_loop or default_inner
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
         self.has_bn = False
-        self.subset_size: int | None = None  # set by MDC: adds the loss of the prefix S[:subset]
-        self.frozen_count = 0  # set by MDC: first k images per class receive no update
 
     # ---- hooks for DSA ---------------------------------------------------------
     def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:
@@ -188,13 +186,19 @@ class DC(CondensationMethod):
         return x
 
     # ---- one iteration -----------------------------------------------------------
-    def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor) -> Tensor:
+    def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
         """Per-class matching loss (classes,), fast or reference path per config."""
         fast = self.use_fast_path(self.config.fast)
         fn = dc_class_losses if fast else dc_class_losses_reference
-        return fn(net, real, syn, self.subset_size)
+        return fn(net, real, syn, subset)
 
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        return self.matching_step()
+
+    def matching_step(self, subset: int | None = None, frozen: int = 0,
+                      probe: SubsetProbe | None = None) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        """One iteration (MDC's hook): `subset` = n adds the loss of the prefix S[:n], the first
+        `frozen` images per class get no gradient, `probe(net, real, syn)` sees each augmented batch."""
         k, n = self.data.num_classes, self.ipc
         net = self.new_net()
         net.train()
@@ -206,11 +210,13 @@ class DC(CondensationMethod):
             real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
             syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
             real, syn = self._augment_pair(real, syn)
-            losses = self.class_losses(net, real, syn)  # (k,)
+            if probe is not None:
+                probe(net, real, syn)
+            losses = self.class_losses(net, real, syn, subset)  # (k,)
             loss = losses.sum()
             self.optimizer.zero_grad(set_to_none=False)
             loss.backward()
-            freeze_prefix_(self.images, self.optimizer, k, self.frozen_count)
+            freeze_prefix_(self.images, k, frozen)
             self.optimizer.step()
             total += loss.item()
             class_total += losses.detach().cpu()

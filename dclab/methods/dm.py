@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from dclab.config import setting
 from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
-from dclab.methods.matching import freeze_prefix_, mean_embedding_distance
+from dclab.methods.matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
 from dclab.nets.layers import has_batchnorm
 
 
@@ -126,10 +126,14 @@ class DM(CondensationMethod):
         super().__init__(*args, **kwargs)
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
         self.dsa_strategy = resolve_dsa_strategy(self.config.dsa_strategy, self.data.name)
-        self.subset_size: int | None = None  # set by MDC: adds the loss of the prefix S[:subset]
-        self.frozen_count = 0  # set by MDC: first k images per class receive no update
 
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        return self.matching_step()
+
+    def matching_step(self, subset: int | None = None, frozen: int = 0,
+                      probe: SubsetProbe | None = None) -> tuple[float, tuple[float, ...], dict[str, float]]:
+        """One iteration (MDC's hook): `subset` = n adds the loss of the prefix S[:n], the first
+        `frozen` images per class get no gradient, `probe(net, real, syn)` sees the augmented batch."""
         k, n = self.data.num_classes, self.ipc
         net = self.new_net()
         if self.device.type == "cpu":  # oneDNN NHWC convs: width 128, 1 thread 5.7 -> 4.6 s/it (2 threads: same)
@@ -140,13 +144,15 @@ class DM(CondensationMethod):
         syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
         if self.config.dsa:
             real, syn = draw_siamese(self.dsa_strategy, real, syn, self.generator)
+        if probe is not None:
+            probe(net, real, syn)
         # BN: the statistics are those of the batch of all classes (real) / all classes (synthetic)
         batched = self.use_fast_path(self.config.fast) or has_batchnorm(net)
         loss_fn = dm_class_losses if batched else dm_class_losses_reference
-        class_losses = loss_fn(net, real, syn, self.subset_size)
+        class_losses = loss_fn(net, real, syn, subset)
         loss = class_losses.sum()
         self.optimizer.zero_grad(set_to_none=False)
         loss.backward()
-        freeze_prefix_(self.images, self.optimizer, k, self.frozen_count)
+        freeze_prefix_(self.images, k, frozen)
         self.optimizer.step()
         return loss.item(), tuple(class_losses.detach().cpu().tolist()), {}

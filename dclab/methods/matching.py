@@ -3,14 +3,19 @@
 - `gradient_distance`: DC's layer-wise "ours" distance between two sets of parameter gradients,
   Σ_layers Σ_out (1 − cos(g_syn, g_real)), batched over any number of leading dims (classes).
 - `mean_embedding_distance`: DM's ‖mean f(real) − mean f(syn)‖² per class.
-- `freeze_prefix_`: zero the update of the first k synthetic images of every class (MDC).
+- `freeze_prefix_`: no gradient for the first k synthetic images of every class (MDC).
+- `SubsetProbe`: what a base method's `matching_step` calls with each matched batch (MDC).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor
+
+# probe(net, real, syn): the network in use and one matched, augmented batch; real (G, B, C, H, W),
+# syn (G, M, C, H, W) for G classes, M = ipc x decoded images per stored image. Must not modify them.
+SubsetProbe = Callable[["torch.nn.Module", Tensor, Tensor], None]
 
 EPS = 1e-6  # reference code: denominator ‖g_r‖‖g_s‖ + 0.000001
 
@@ -51,29 +56,14 @@ def mean_embedding_distance(emb_real: Tensor, emb_syn: Tensor) -> Tensor:
     return (emb_real.mean(1) - emb_syn.mean(1)).pow(2).sum(-1)
 
 
-def prefix_mean_distances(emb_syn: Tensor, emb_real: Tensor, sizes: int) -> Tensor:
-    """MDC feature distance F(S[n], B) = Σ_c ‖mean f(S_c[:n]) − mean f(B_c)‖ for n = 1..sizes.
+def freeze_prefix_(images: Tensor, num_classes: int, frozen: int) -> None:
+    """Give images[c, :frozen] of every class c no gradient from this step's loss (MDC).
 
-    emb_syn: (classes, N, D), emb_real: (classes, B, D). Prefix means come from one cumulative sum
-    over the synthetic axis, so all sizes cost one forward of S. Returns (sizes,).
+    As the MDC authors' code (frozen images are detached from the loss), only the gradient is
+    zeroed: the optimiser's momentum from earlier steps still moves them. images are class-major
+    (classes*ipc, C, H, W).
     """
-    counts = torch.arange(1, sizes + 1, device=emb_syn.device, dtype=emb_syn.dtype).view(1, -1, 1)
-    prefix_means = emb_syn.cumsum(1)[:, :sizes] / counts  # (classes, sizes, D)
-    real_mean = emb_real.mean(1, keepdim=True)  # (classes, 1, D)
-    return (prefix_means - real_mean).norm(dim=-1).sum(0)
-
-
-def freeze_prefix_(images: Tensor, optimizer: torch.optim.Optimizer, num_classes: int, frozen: int) -> None:
-    """Make the next SGD step leave images[c, :frozen] unchanged for every class c.
-
-    Zeroes their gradient and their momentum buffer (a zero gradient alone would still move them
-    by the momentum of earlier steps). images are class-major (classes*ipc, C, H, W).
-    """
-    if frozen <= 0:
+    if frozen <= 0 or images.grad is None:
         return
     with torch.no_grad():
-        if images.grad is not None:
-            images.grad.view(num_classes, -1, *images.shape[1:])[:, :frozen] = 0.0
-        buf = optimizer.state.get(images, {}).get("momentum_buffer")
-        if buf is not None:
-            buf.view(num_classes, -1, *images.shape[1:])[:, :frozen] = 0.0
+        images.grad.view(num_classes, -1, *images.shape[1:])[:, :frozen] = 0.0

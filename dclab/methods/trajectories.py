@@ -1,11 +1,12 @@
 """Expert-trajectory buffer for MTT: networks trained on real data, parameters saved every epoch.
 
 `build_or_load_buffer(data, spec)` trains `spec.num_experts` networks for `spec.epochs` epochs
-(plain SGD, as MTT's `buffer.py`), stores each expert's flat parameter vector after every epoch
-(epoch 0 = the initialisation), and caches the result on disk under a key made of everything
-that determines it (data set + a fingerprint of its training tensor, net and options, number of
-experts, epochs, lr, batch size, seed). A later call with the same spec loads the file instead
-of retraining.
+(plain SGD, no momentum or weight decay, DSA-augmented batches by default: as MTT's `buffer.py`;
+ZCA, when on, is applied to `data` by the caller and recorded in the spec), stores each expert's
+flat parameter vector after every epoch (epoch 0 = the initialisation), and caches the result on
+disk under a key made of everything that determines it (data set + a fingerprint of its training
+tensor, net and options, number of experts, epochs, lr, batch size, augmentation, ZCA, seed).
+A later call with the same spec loads the file instead of retraining.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dclab.augment.dsa import dsa_augment
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
 from dclab.nets import get_net
@@ -45,6 +47,9 @@ class ExpertSpec:
     epochs: int = 22
     lr: float = 0.01
     batch_size: int = 256
+    augment: str = "dsa"  # "dsa": independent DSA draws per image on every batch; "none"
+    dsa_strategy: str = "color_crop_cutout_flip_scale_rotate"
+    zca_eps: float | None = None  # ZCA whitening applied to the data (None = off)
     seed: int = 0
 
     def key(self, data: DatasetBundle) -> str:
@@ -87,13 +92,15 @@ def train_expert(data: DatasetBundle, spec: ExpertSpec, seed: int, device: torch
                   seed=derive_seed(gen), **spec.net_options).to(device)
     opt = torch.optim.SGD(net.parameters(), lr=spec.lr)
     x, y = data.x_train.to(device), data.y_train.to(device)
+    augment = spec.augment == "dsa"
     flat = [torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu()]
     for _ in range(spec.epochs):
         order = torch.randperm(x.shape[0], generator=gen).to(device)
         for i in range(0, x.shape[0], spec.batch_size):
             idx = order[i:i + spec.batch_size]
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x[idx]), y[idx]).backward()
+            batch = dsa_augment(x[idx], spec.dsa_strategy, gen) if augment else x[idx]
+            F.cross_entropy(net(batch), y[idx]).backward()
             opt.step()
         flat.append(torch.nn.utils.parameters_to_vector(net.parameters()).detach().cpu())
         if on_epoch is not None:
