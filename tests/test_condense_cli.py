@@ -98,13 +98,13 @@ def run_cli(argv: list[str]) -> int:
         return int(e.code)
 
 
-def test_nan_setting_fails_with_exit_1_and_keeps_the_checkpoint(tmp_path, capsys):
-    assert main(condense(tmp_path, "--iterations", "5", "--set", "lr_img=nan")) == 1
+def test_nan_setting_is_refused_before_a_run_folder(tmp_path, capsys):
+    """(Was: accepted, then the run failed at iteration 1.) The runtime guard for images that blow
+    up is tested in test_faults.test_diverging_images_fail_the_run_and_keep_the_last_good_checkpoint."""
+    assert main(condense(tmp_path, "--iterations", "5", "--set", "lr_img=nan")) == 2
     err = capsys.readouterr().err
-    assert "failed" in err and "iteration 1" in err
-    run = RunDir.list(tmp_path / "runs")[0]
-    assert run.read_status()["status"] == "failed"
-    assert torch.isfinite(run.load_checkpoint()["images"]).all()
+    assert err.strip() == "error: lr_img must be a finite number, got nan"
+    assert RunDir.list(tmp_path / "runs") == []
 
 
 def test_ctrl_c_stops_cleanly_keeping_checkpoint_and_final(tmp_path, capsys):
