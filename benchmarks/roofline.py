@@ -12,6 +12,8 @@ noisy; the fractions are the number to read.
 
 Example (Fashion-MNIST in torchvision layout under /tmp/fm_root; 1 = the old policy on 2 cores):
     python -m benchmarks.roofline --data-root /tmp/fm_root --threads 1,2 --rounds 3
+Shorter (the 2-core shared machine of the report):
+    python -m benchmarks.roofline --data-root /tmp/fm_root --threads 1,2 --rounds 1 --paths dm:paper,dm:cpu,dc:cpu,dsa:cpu
 """
 from __future__ import annotations
 
@@ -96,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--data-root", default=None)
     p.add_argument("--ipc", type=int, default=10)
-    p.add_argument("--methods", default="dm,dc,dsa")
-    p.add_argument("--presets", default="paper,cpu")
+    p.add_argument("--paths", default="dm:paper,dm:cpu,dc:paper,dc:cpu,dsa:paper,dsa:cpu",
+                   help="comma-separated METHOD:PRESET condensation steps to time")
     p.add_argument("--gm-set", action="extend", nargs="+", default=["outer_loop=1"], metavar="KEY=VALUE",
                    help="settings for the gradient-matching methods (DC/DSA) to keep one step short "
                         "(default outer_loop=1: one image update and its inner loop; rates are per FLOP)")
@@ -113,14 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     s1 = size + 2 * pad - 2
     items = [conv_item(data.channels, 128, size, pad, 256), conv_item(128, 128, s1 // 2, 1, 256),
              conv_item(128, 128, s1 // 4, 1, 256), matmul_item(2048)]
-    for name in args.methods.split(","):
-        for preset in args.presets.split(","):
-            settings = gm_settings if name in ("dc", "dsa") else {}
-            items.append(method_item(name, data, args.ipc, preset, settings))
+    for path in args.paths.split(","):
+        name, _, preset = path.partition(":")
+        settings = gm_settings if name in ("dc", "dsa") else {}
+        items.append(method_item(name, data, args.ipc, preset or "paper", settings))
     items += eval_items(data, args.ipc)
     for it in items:
-        it.fn()  # warm-up (allocations, lazy init)
-        it.flops = count_flops(it.fn)
+        it.flops = count_flops(it.fn)  # also the warm-up (allocations, lazy init)
+        print(f"counted {it.name} {it.setting}: {it.flops / 1e9:.2f} GFLOP", flush=True)
 
     times: dict[tuple[str, str, int], list[float]] = {}
     started = time.time()

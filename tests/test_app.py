@@ -215,19 +215,25 @@ def test_compare_shows_tsne_and_coverage_for_two_runs(runs_dir):
 
 
 @pytest.mark.skipif(not HAS_EVALUATE, reason="dclab.eval.evaluate not in this build yet")
+def evaluate_on_page(at: AppTest, epochs: int) -> None:
+    """On the Evaluate page: the quick preset with K=1 net, `epochs` epochs, click Evaluate, wait for the metric."""
+    at.selectbox(key="ev_preset").set_value("quick").run()
+    at.number_input(key="ev_quick_models").set_value(1).run()
+    at.number_input(key="ev_quick_epochs").set_value(epochs).run()
+    at.button(key="evaluate").click().run()
+    assert poll(at, lambda a: len(a.metric) >= 1 or a.error, 120)
+    assert not at.error, at.error[0].value
+    assert "%" in at.metric[0].value
+
+
 def test_evaluate_page_reports_accuracy_with_protocol(runs_dir):
     if "dm" not in METHODS:
         pytest.skip("dm not registered")
     run = tiny_run(runs_dir)
     at = app_at("evaluate")
     assert at.selectbox(key="ev_preset").value == "published"  # the set's own protocol by default
-    at.selectbox(key="ev_preset").set_value("quick").run()
-    at.number_input(key="ev_quick_models").set_value(1).run()
-    at.number_input(key="ev_quick_epochs").set_value(3).run()
-    at.button(key="evaluate").click().run()
-    assert poll(at, lambda a: len(a.metric) >= 1 or a.error, 120)
-    assert not at.error, at.error[0].value
-    assert "%" in at.metric[0].value and "K=1, 3 ep" in captions(at)
+    evaluate_on_page(at, epochs=3)
+    assert "K=1, 3 ep" in captions(at)
     assert run.run_id in at.metric[0].label
 
 
@@ -245,12 +251,8 @@ def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_di
         at.button(key="stop").click().run()
 
         at.switch_page("pages/evaluate.py").run()
-        at.number_input(key="ev_quick_models").set_value(1).run()
-        at.number_input(key="ev_quick_epochs").set_value(2).run()
-        at.button(key="evaluate").click().run()
-        assert poll(at, lambda a: len(a.metric) >= 1 or a.error, 120)
-        assert not at.error, at.error[0].value
-        assert "%" in at.metric[0].value and "2 CPU threads" in captions(at)
+        evaluate_on_page(at, epochs=2)
+        assert "2 CPU threads" in captions(at)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)

@@ -84,9 +84,11 @@ def train_classifier(
     return net
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def test_accuracy(net: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) -> float:
-    """Fraction of (x, y) classified correctly (eval mode; the net's previous mode is restored)."""
+    """Fraction of (x, y) classified correctly (eval mode; the net's previous mode is restored).
+
+    Under inference_mode: no autograd bookkeeping at all (its rate: benchmarks/roofline.py, "test pass")."""
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device

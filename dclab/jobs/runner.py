@@ -171,7 +171,8 @@ class _Loop:
             self.listener.on_step(m, method)
         if it % self.p.snapshot_every == 0:
             self.run_dir.save_snapshot(it, method.images)
-            self.run_dir.write_status("running", "", iteration=it, total_iterations=self.p.total_iterations)
+            self.run_dir.write_status("running", "", iteration=it, total_iterations=self.p.total_iterations,
+                                      threads=threads_in_use())
         if it % self.p.checkpoint_every == 0:
             self.run_dir.save_checkpoint(method.state_dict())
         every = self.p.spec.eval_every
