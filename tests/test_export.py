@@ -145,12 +145,14 @@ def test_gif_without_snapshots_is_a_value_error(tmp_path, digits):
         evolution_gif_bytes(make_run(tmp_path, digits, snapshots=0))
 
 
-def test_synthetic_from_run_prefers_final_then_checkpoint_then_snapshot(tmp_path, digits):
+def test_synthetic_from_run_prefers_final_then_the_newest_of_checkpoint_and_snapshots(tmp_path, digits):
     run = make_run(tmp_path, digits, snapshots=2)
     last = run.load_snapshot(10)
     assert torch.equal(synthetic_from_run(run).images, last)
     ckpt = torch.zeros(20, 1, 8, 8)
-    run.save_checkpoint({"images": ckpt, "iteration": 5})
+    run.save_checkpoint({"images": ckpt, "iteration": 5})  # older than snapshot 10 (a crash): not used
+    assert torch.equal(synthetic_from_run(run).images, last)
+    run.save_checkpoint({"images": ckpt, "iteration": 12})
     s = synthetic_from_run(run)
     assert torch.equal(s.images, ckpt) and s.ipc == 2 and s.method == "dm"
     final = digits_set(digits, ipc=2)
