@@ -30,7 +30,7 @@ NAMES = list_methods() + list_coresets()
 def test_published_protocol_resolves_for_every_method(name, dataset):
     paper = resolve_protocol(PUBLISHED, method=name, dataset=dataset, ipc=10, budget="paper")
     paper.validate()
-    assert paper.augment in AUGMENTS and paper.epochs in (300, 1000) and paper.models == 20
+    assert paper.augment in AUGMENTS and paper.epochs >= 300 and paper.models == 20  # IDC: up to 2000
     assert paper.source  # every protocol names where it comes from
     assert paper.source in paper.describe()
     cpu = resolve_protocol(PUBLISHED, method=name, dataset=dataset, ipc=10, budget="cpu")
