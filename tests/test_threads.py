@@ -73,3 +73,43 @@ def test_condense_and_evaluate_record_the_threads_used(tmp_path, capsys, monkeyp
     assert main(["evaluate", str(run.path), "--json", "--protocol", "quick", "--models", "1", "--epochs", "1"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["extra"]["threads"] == 2 and result["protocol_text"].endswith(", 2 CPU threads")
+
+
+def test_concurrent_workers_share_the_budget_and_leave_the_main_thread_alone():
+    """Two workers computing at once get budget // 2 threads each (no oversubscription), the main
+    thread keeps its count, and a worker alone gets the whole budget again."""
+    import threading
+
+    from dclab.threads import compute_share, rebalance
+
+    before = torch.get_num_threads()
+    apply_threads(4)
+    try:
+        both_in = threading.Barrier(2)
+        seen: list[tuple[int, int]] = []
+
+        def worker() -> None:
+            with compute_share():
+                both_in.wait(10)
+                seen.append((rebalance(), torch.get_num_threads()))
+                both_in.wait(10)  # both measured while both are registered
+
+        workers = [threading.Thread(target=worker) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(20)
+        assert seen == [(2, 2), (2, 2)]
+        assert torch.get_num_threads() == 4  # the main thread is not throttled
+        alone: list[int] = []
+
+        def single() -> None:
+            with compute_share() as n:
+                alone.append(n)
+
+        t = threading.Thread(target=single)
+        t.start()
+        t.join(20)
+        assert alone == [4]
+    finally:
+        apply_threads(before)

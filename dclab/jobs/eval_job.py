@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dclab.threads import compute_share
+
 ProgressFn = Callable[[int, int], None]
 TaskFn = Callable[[ProgressFn, threading.Event], Any]
 
@@ -55,7 +57,8 @@ class EvalJob:
 
     def _work(self) -> None:
         try:
-            result = self._fn(self._progress, self._stop)
+            with compute_share():  # shares the cores with running jobs (dclab/threads.py)
+                result = self._fn(self._progress, self._stop)
             status, message = ("stopped", "stopped") if self._stop.is_set() else ("finished", "")
         except Exception as e:  # noqa: BLE001 - a failed evaluation is shown as one line
             result, status, message = None, "failed", f"{type(e).__name__}: {e}".splitlines()[0]

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from dclab.eval.result import EvalResult
 from dclab.jobs.runner import RunControl, RunOutcome, run_condensation
+from dclab.threads import compute_share
 from dclab.jobs.spec import PreparedRun, RunSpec
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
@@ -179,7 +180,8 @@ class Job:
     # ---- worker thread --------------------------------------------------------------
     def _work(self) -> None:
         try:
-            self.outcome = run_condensation(self.prepared, self.run_dir, self._control, self, self.resuming)
+            with compute_share():  # shares the cores with other jobs/evaluations (dclab/threads.py)
+                self.outcome = run_condensation(self.prepared, self.run_dir, self._control, self, self.resuming)
         finally:
             self._finish_job()
 

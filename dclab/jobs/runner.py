@@ -21,7 +21,7 @@ from dclab.eval.result import EvalResult
 from dclab.jobs.spec import PreparedRun
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
-from dclab.threads import threads_in_use
+from dclab.threads import rebalance, threads_in_use
 
 TERMINAL = ("stopped", "finished", "failed")
 DIVERGENCE_LIMIT = 1e3  # |pixel| in normalised units; real images lie within about ±5
@@ -152,6 +152,7 @@ class _Loop:
     def _one_step(self) -> None:
         method = self.method
         assert method is not None
+        rebalance()  # a fair share of the cores while other jobs run (dclab/threads.py)
         m = method.step()
         it = m.iteration
         if not math.isfinite(m.loss) or not bool(torch.isfinite(method.images).all()):
