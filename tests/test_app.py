@@ -241,8 +241,10 @@ def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_di
     """Jobs and evaluations compute on every thread torch has: neither lowers the process's count."""
     if "dm" not in METHODS:
         pytest.skip("dm not registered")
+    from dclab.threads import apply_threads
+
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
+    apply_threads(2)  # the process's budget, as the CLI flag / $DCLAB_THREADS / app start set it
     try:
         at = app_at()
         at.button(key="quick_start").click().run()
@@ -255,4 +257,4 @@ def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_di
         assert "2 CPU threads" in captions(at)
         assert torch.get_num_threads() == 2
     finally:
-        torch.set_num_threads(before)
+        apply_threads(before)
