@@ -251,6 +251,10 @@ def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_di
         assert poll(at, lambda a: any(f"iteration {i}" in captions(a) for i in range(2, 400)), 90), captions(at)
         assert torch.get_num_threads() == 2
         at.button(key="stop").click().run()
+        from pages.common import job_manager
+
+        # while the job finishes its last step the evaluation would get half the budget (fair share)
+        assert all(job.wait(60) for job in job_manager().jobs())
 
         at.switch_page("pages/evaluate.py").run()
         evaluate_on_page(at, epochs=2)
