@@ -21,6 +21,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from dclab.runs.atomic import write_json
+
 LOCK_NAME = ".lock"
 HEARTBEAT_S = 5.0
 LIVE_STATUSES = ("queued", "running", "paused")
@@ -84,6 +86,11 @@ def effective_status(path: Path, recorded: str) -> str:
     return recorded
 
 
+def _busy(path: Path) -> RunBusyError:
+    """The refusal, naming the holder (status.json is read only when refusing)."""
+    return RunBusyError(f"run {path.name} is being written by {describe_holder(path)}; stop it there first")
+
+
 class RunLock:
     """The write lock of one run folder, held by this process until `release()`."""
 
@@ -96,16 +103,14 @@ class RunLock:
     @classmethod
     def acquire(cls, path: Path | str) -> RunLock:
         path = Path(path).resolve()
-        busy = RunBusyError(f"run {path.name} is being written by {describe_holder(path)}; "
-                            f"stop it there first")
         with _HELD_GUARD:
             if path in _HELD:
-                raise busy
+                raise _busy(path)
             lock = FileLock(str(path / LOCK_NAME), thread_local=False)
             try:
                 lock.acquire(timeout=0)
             except Timeout:
-                raise busy from None
+                raise _busy(path) from None
             held = cls(path, lock)
             _HELD[path] = held
         held._thread.start()
@@ -121,8 +126,6 @@ class RunLock:
     def _beat(self) -> None:
         status = self.path / "status.json"
         while not self._stop.wait(HEARTBEAT_S):
-            from dclab.runs.atomic import write_json
-
             with STATUS_WRITE_LOCK:
                 if self._stop.is_set():
                     return
