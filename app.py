@@ -1,6 +1,7 @@
 """dclab — the Streamlit lab. A thin view over `dclab`; run with `streamlit run app.py`."""
 import streamlit as st
 
+from dclab.allocator import retain_freed_memory
 from dclab.threads import apply_threads
 
 st.set_page_config(page_title="dclab — dataset condensation lab", page_icon="🧪", layout="wide")
@@ -8,6 +9,7 @@ try:
     apply_threads()  # $DCLAB_THREADS caps compute threads; by default jobs use every core torch has
 except ValueError as e:
     st.error(str(e))
+retain_freed_memory()  # jobs reuse freed activation memory between steps (dclab/allocator.py)
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -10,6 +10,9 @@ machine's load hits both alike; the table reports medians and each path's rate a
 the peak measured at the same thread count. On a shared machine absolute GFLOP/s are low and
 noisy; the fractions are the number to read.
 
+The process keeps freed memory for the next step (`dclab/allocator.py`), as the CLI and the app do;
+`DCLAB_RETAIN_MEMORY=0` measures glibc's default instead (each large activation a fresh mmap).
+
 Example (Fashion-MNIST in torchvision layout under /tmp/fm_root; 1 = the old policy on 2 cores):
     python -m benchmarks.roofline --data-root /tmp/fm_root --threads 1,2 --rounds 3
 Shorter (the 2-core shared machine of the report):
@@ -27,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from dclab.allocator import memory_policy
 from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.eval.evaluate import build_eval_net, model_generator
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {r + 1}/{args.rounds} done ({time.time() - started:.0f} s)", flush=True)
 
     print(f"\n{args.dataset}, IPC {args.ipc}, CPU fp32; {args.rounds} interleaved rounds; load average "
-          f"before/after: see `uptime`. Peak = best conv/matmul rate at the same thread count.")
+          f"before/after: see `uptime`. Peak = best conv/matmul rate at the same thread count. "
+          f"Freed memory: {memory_policy()}.")
     print(f"{'path':11s} {'setting':34s} {'thr':>3s} {'GFLOP/step':>10s} {'s/step':>8s} {'GFLOP/s':>8s} {'% peak':>7s}")
     for t in threads:
         rate = {id(it): it.flops / statistics.median(times[(it.name, it.setting, t)]) / 1e9 for it in items}

@@ -74,6 +74,9 @@ def guarded(entry: Callable[[], int | None]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dclab.allocator import retain_freed_memory
+
     args = build_parser().parse_args(argv)
+    retain_freed_memory()  # freed activations stay in the process for the next step (dclab/allocator.py)
     return guarded(lambda: args._run(args))
 
