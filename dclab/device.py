@@ -36,3 +36,10 @@ def prefers_batched(device: torch.device) -> bool:
     default here: yes on an accelerator; no on CPU, where the plain loops measured faster
     (per-class DC gradients 2.3-2.6x, K-net evaluation 1.8x; see benchmarks/)."""
     return device.type != "cpu"
+
+
+def conv_layout(device: torch.device) -> torch.memory_format:
+    """Memory layout for convolution-heavy passes: channels-last (oneDNN's NHWC kernels) on CPU,
+    where it measured faster for the DM step and the test-set pass (benchmarks/roofline.py);
+    the default layout elsewhere."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dclab.device import conv_layout
+
 Augment = Callable[[Tensor], Tensor]
 
 
@@ -92,10 +94,13 @@ def test_accuracy(net: nn.Module, x: Tensor, y: Tensor, batch_size: int = 1000) 
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
+    layout = conv_layout(device) if x.dim() == 4 else torch.contiguous_format
+    net.to(memory_format=layout)
     correct = 0
     for start in range(0, x.shape[0], batch_size):
-        xb = x[start:start + batch_size].to(device)
+        xb = x[start:start + batch_size].to(device).contiguous(memory_format=layout)
         yb = y[start:start + batch_size].to(device)
         correct += int((net(xb).argmax(dim=1) == yb).sum().item())
+    net.to(memory_format=torch.contiguous_format)
     net.train(was_training)
     return correct / max(int(x.shape[0]), 1)
