@@ -22,6 +22,7 @@ import sys
 ENV_VAR = "DCLAB_RETAIN_MEMORY"
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _MMAP_THRESHOLD = 1 << 30  # blocks up to 1 GiB come from the heap
 _TRIM_THRESHOLD = (1 << 31) - 1  # never trim the heap's top between steps
 
@@ -48,7 +49,10 @@ def retain_freed_memory() -> bool:
     mallopt = _libc_mallopt()
     if mallopt is None:
         return False
-    _applied = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+    # one arena: a worker thread's own arena is a 64 MiB mmap'd heap, too small for these blocks,
+    # so jobs running in threads (the CLI's and the app's) would still mmap them
+    _applied = (bool(mallopt(_M_ARENA_MAX, 1)) and bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
+                and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)))
     return _applied
 
 

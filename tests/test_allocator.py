@@ -2,7 +2,7 @@
 
 Each case runs in a fresh interpreter, since the policy is process-wide; glibc's `mallinfo2` tells
 whether a 64 MiB tensor was served by mmap (`hblkhd`) and whether its memory stayed in the heap
-after `del` (`fordblks`, free bytes kept in the main arena).
+after `del` (`fordblks`, free bytes kept in the main arena, which worker threads share under the policy).
 """
 from __future__ import annotations
 
@@ -26,12 +26,19 @@ class MallInfo2(ctypes.Structure):
 
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = MallInfo2
+import threading
 applied = retain_freed_memory()
-x = torch.empty(64 << 20, dtype=torch.uint8)
-x.fill_(1)
-held = libc.mallinfo2()
-del x
-freed = libc.mallinfo2()
+seen = {}
+def work():  # in a worker thread, as jobs run in the CLI and the app
+    x = torch.empty(64 << 20, dtype=torch.uint8)
+    x.fill_(1)
+    seen["held"] = libc.mallinfo2()
+    del x
+    seen["freed"] = libc.mallinfo2()
+t = threading.Thread(target=work)
+t.start()
+t.join()
+held, freed = seen["held"], seen["freed"]
 print(json.dumps({"applied": applied, "policy": memory_policy(), "mmapped_while_held": held.hblkhd,
                   "heap_free_after_del": freed.fordblks}))
 """
