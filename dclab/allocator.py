@@ -6,8 +6,10 @@ glibc's malloc serves every block above its mmap threshold (dynamic, at most 32 
 for new zeroed pages and page-faults through them: memory-bound ops (norm, ReLU, copies) then run
 at page-fault speed, not memory speed. `retain_freed_memory()` raises the mmap threshold and the
 trim threshold, so large blocks come from the heap and are reused by the next step, as a caching
-allocator does on a GPU. The process's peak memory is unchanged; it is simply not handed back
-between steps. The speed-up is measured by `benchmarks/roofline.py` (`--allocator`).
+allocator does on a GPU; one arena for all threads, since jobs run in worker threads. Freed memory
+is not handed back between steps, so the resident size stays near the peak (and the peak can be a
+little higher, as freed blocks are not always reused exactly). The speed-up is measured by
+`benchmarks/roofline.py` (run it with and without `DCLAB_RETAIN_MEMORY=0`).
 
 Applied by the entry points (the CLI, the app, the benchmarks), never on import. Only glibc has
 `mallopt`; elsewhere this is a no-op. `DCLAB_RETAIN_MEMORY=0` turns it off.
