@@ -192,3 +192,12 @@ def test_evaluate_and_condense_default_to_the_published_protocol(tmp_path, capsy
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert parser.parse_args([]).eval_preset == PUBLISHED
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_every_preset_names_its_own_source(name):
+    """Each preset's help cites where it comes from (paper table, README command, or dclab's own budget);
+    a config that adds presets must not inherit its parent's citations."""
+    config_class = get_method(name).config_class
+    assert set(config_class.PRESET_SOURCES) == set(config_class.PRESETS)
+    assert all(text.strip() for text in config_class.PRESET_SOURCES.values())

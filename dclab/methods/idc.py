@@ -70,6 +70,14 @@ class IDCConfig(MethodConfig):
         "cpu": {"iterations": 20, "factor": 2, "inner_loop": 10, "metric": "mse", "lr_img": 5e-3,
                 "batch_real": 32, "net_width": 32, "n_data": 256, "norm": "instancenorm", "mix_init": True},
     }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "Kim et al. 2022 (IDC), snu-mllab/Efficient-Dataset-Condensation README command "
+                 "`condense.py --reproduce -d cifar10 -f 2 --ipc 10` (misc/reproduce.py: 2000 iterations, "
+                 "metric mse, lr_img 5e-3, n_data 2000)",
+        "paper_mnist": "same repository, MNIST (`condense.py --reproduce -d mnist -f 2 --ipc 10`; "
+                       "misc/reproduce.py: metric l1, lr_img 1e-4, n_data 500)",
+        "cpu": "dclab's CPU budget (not a published setting): 20 iterations of 10 rounds, ConvNet width 32",
+    }
 
     def net_options(self) -> dict[str, Any]:
         return {**super().net_options(), "width": self.net_width}

@@ -123,6 +123,14 @@ class MDCConfig(DSAConfig):
         "cpu_dm": {"base": "dm", "iterations": 300, "delta_t": 15, "batch_real": 64, "lr_img": 1.0,
                    "net_width": 32, "init": "real"},
     }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "He et al. 2024 (MDC) on IDC, he-y/Multisize-Dataset-Condensation README command "
+                 "`condense_reg.py --reproduce -d cifar10 -f 2 --ipc 10 --adaptive_reg True` (adaptive period 100)",
+        "paper_dm": "He et al. 2024, base ablation on DM: DM paper settings (20k iterations, lr_img 1, batch_real 256),"
+                    " Δt 1000 image updates (about 20 selections per run)",
+        "cpu": "dclab's CPU budget (not a published setting): MDC on IDC, 20 iterations, Δt 5, ConvNet width 32",
+        "cpu_dm": "dclab's CPU budget (not a published setting): MDC on DM, 300 iterations, Δt 15, width 32",
+    }
 
     def base_config(self, config_class: type[MethodConfig]) -> MethodConfig:
         """The base method's config from the fields it shares with this one (None = its default)."""

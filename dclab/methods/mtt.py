@@ -55,6 +55,7 @@ PAPER_TABLE: dict[tuple[str, int], dict[str, Any]] = {
     ("cifar100", 50): {"syn_steps": 80, "expert_epochs": 2, "max_start_epoch": 40, "zca": True,
                        "lr_img": 1000.0, "lr_lr": 1e-5, "lr_teacher": 0.01, "batch_syn": 125},
 }
+README_ROW = ("cifar100", 1)  # the one row the authors' README gives as a text command
 PAPER_NETWORK = {"iterations": 5000, "width": 128, "depth": 3, "num_experts": 100, "augment": "dsa"}
 
 
@@ -97,6 +98,15 @@ class MTTConfig(MethodConfig):
         **{paper_preset_name(d, n): {**PAPER_NETWORK, **row} for (d, n), row in PAPER_TABLE.items()},
         "cpu": {"iterations": 200, "width": 16, "depth": 2, "num_experts": 2, "expert_epochs": 2,
                 "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "Cazenavette et al. 2022 appendix hyper-parameter table, CIFAR-10 IPC 10 row (see paper_cifar10_ipc10)",
+        **{paper_preset_name(d, n): (
+            f"Cazenavette et al. 2022 appendix hyper-parameter table, {d} IPC {n} row"
+            + (" (also the authors' README command)" if (d, n) == README_ROW else
+               " (not checked against the primary text: the table is an image in the authors' README)"))
+           for (d, n) in PAPER_TABLE},
+        "cpu": "dclab's CPU budget (not a published setting): 2 experts of width 16, depth 2, 200 iterations",
     }
 
     def net_options(self) -> dict[str, Any]:
