@@ -23,7 +23,7 @@ from dclab.data import load_dataset
 from dclab.device import resolve_device
 from dclab.eval.multisize import BASELINE_C, MULTISIZE, average_gain, multisize_curves
 from dclab.methods import get_method
-from dclab.methods.base import CondensationMethod
+from dclab.methods._base import CondensationMethod
 from dclab.synthetic import SyntheticSet
 
 

@@ -8,7 +8,7 @@ from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import RunSpec
 from dclab.methods import list_methods
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
 from pages.common import (

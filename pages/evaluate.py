@@ -8,7 +8,7 @@ from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import synthetic_from_run
 from pages.common import all_runs, eval_board, open_run, protocol_settings, session_task_key, task_panel, user_errors
 
 st.title("Evaluate")

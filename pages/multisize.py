@@ -12,10 +12,9 @@ from dclab.data import list_datasets, load_dataset
 from dclab.eval.multisize import BASELINE_C, MULTISIZE
 from dclab.jobs import RunSpec, build_protocol
 from dclab.methods import list_methods
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import summarize_run, synthetic_from_run
 from dclab.viz.figures import subset_curve_figure
 from dclab.viz.multisize import selection_history, selection_timeline_figure
-from dclab.viz.run_summary import summarize_run
 from pages.common import (
     all_runs,
     eval_board,

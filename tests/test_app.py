@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dclab.device import resolve_device
 from dclab.methods import METHODS, get_method
-from dclab.methods.base import default_preset
+from dclab.presets import default_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "condense", "compare", "multisize", "evaluate", "runs"]
@@ -180,7 +180,8 @@ def test_runs_page_lists_exports_and_rejects_a_bad_pt(runs_dir):
 def test_runs_page_imports_a_good_pt(runs_dir, tmp_path):
     if "dm" not in METHODS:
         pytest.skip("dm not registered")
-    from dclab.runs.export import save_official_pt, synthetic_from_run
+    from dclab.runs.export import save_official_pt
+    from dclab.runs.reader import synthetic_from_run
 
     run = tiny_run(runs_dir)
     save_official_pt(synthetic_from_run(run), tmp_path / "good.pt")

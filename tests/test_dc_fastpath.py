@@ -6,7 +6,7 @@ import torch
 
 from dclab.methods import get_method
 from dclab.methods.dc import dc_class_losses, dc_class_losses_reference, loops_for_ipc
-from dclab.methods.matching import gradient_distance, layer_distance
+from dclab.methods._matching import gradient_distance, layer_distance
 
 IPC = 3
 

@@ -263,7 +263,7 @@ def test_dataset_cache_payload_does_not_run(tmp_path):
 
 
 def test_expert_buffer_payload_does_not_run(tmp_path, digits):
-    from dclab.methods.trajectories import ExpertSpec, build_or_load_buffer
+    from dclab.methods._trajectories import ExpertSpec, build_or_load_buffer
 
     marker = tmp_path / MARKER_NAME
     spec = ExpertSpec()

@@ -14,7 +14,7 @@ import torch
 
 from dclab.config import ConfigError
 from dclab.methods import get_method, list_methods
-from dclab.methods.base import MethodConfig
+from dclab.methods._base import MethodConfig
 
 IPC = 2
 # Small-network / few-step settings; each method receives only the keys its config defines.

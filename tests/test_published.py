@@ -17,7 +17,7 @@ from dclab.eval.evaluate import evaluate_synthetic, transfer_targets
 from dclab.eval.protocol import AUGMENTS, PUBLISHED, EvalProtocol
 from dclab.eval.published import CPU_EPOCHS, CPU_MODELS, resolve_protocol
 from dclab.methods import get_method, list_methods
-from dclab.methods.base import CondensationMethod
+from dclab.methods._base import CondensationMethod
 from dclab.runs import RunDir
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet

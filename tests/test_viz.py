@@ -11,7 +11,8 @@ from dclab.jobs.eval_job import EvalBoard
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.coverage import coverage_metrics, knn_coverage, knn_radii, median_bandwidth2, mmd2_rbf
 from dclab.viz.figures import loss_figure, subset_curve_figure, tsne_figure
-from dclab.viz.grid import denormalize, snapshot_grid
+from dclab.data.bundle import denormalize
+from dclab.viz.grid import snapshot_grid
 from dclab.viz.tsne import stratified_subsample, tsne_real_vs_synthetic
 
 
@@ -134,7 +135,7 @@ def test_snapshot_grid_denormalises_like_synthetic_set():
 def test_run_summary_reads_a_real_run(tmp_path):
     from dclab.jobs import JobManager, RunSpec
     from dclab.methods import list_methods
-    from dclab.viz.run_summary import summarize_run
+    from dclab.runs.reader import summarize_run
 
     if "dm" not in list_methods():
         pytest.skip("dm not registered")

@@ -53,7 +53,7 @@ def load_target(args: argparse.Namespace):
     if args.run_dir and args.coreset:
         raise ValueError("give either a run folder or --coreset, not both")
     if args.run_dir:
-        from dclab.runs.export import run_images
+        from dclab.runs.reader import run_images
         from dclab.runs.store import RunDir
 
         run = RunDir.open(args.run_dir)

@@ -1,10 +1,21 @@
 """The one typed object every loader returns."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
+
+
+def denormalize(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
+    """x * std + mean per channel, clipped to [0, 1]: normalised (C, H, W) or (N, C, H, W) -> pixels.
+
+    The one inverse of the data sets' normalisation (bundles, synthetic sets, grids, exports).
+    """
+    m = torch.tensor(list(mean), dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    s = torch.tensor(list(std), dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    return (x * s + m).clamp(0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -74,9 +85,7 @@ class DatasetBundle:
 
     def denormalize(self, x: Tensor) -> Tensor:
         """Back to pixel space [0, 1] (clipped), for display and export."""
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        return (x * std + mean).clamp(0.0, 1.0)
+        return denormalize(x, self.mean, self.std)
 
     def to(self, device: torch.device | str) -> DatasetBundle:
         """A copy whose tensors live on `device` (the train set is small enough for GPU memory)."""

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from dclab.augment.dc import DC_STRATEGIES, dc_augment
-from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
+from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
 from dclab.eval.protocol import EvalProtocol
@@ -56,15 +56,6 @@ def build_eval_net(
         except TypeError:  # this architecture has no norm option
             pass
     return get_net(protocol.net, **kwargs)
-
-
-def resolve_strategy(protocol: EvalProtocol, dataset_name: str) -> str:
-    """The data set's published strategy, unless protocol.dsa_strategy was changed from the default."""
-    strategy = protocol.dsa_strategy
-    if strategy == DEFAULT_STRATEGY:
-        strategy = dsa_strategy_for(dataset_name)
-    parse_strategy(strategy)  # one-line ValueError on a bad op name
-    return strategy
 
 
 def _check_fits(synthetic: SyntheticSet, data: DatasetBundle) -> None:
@@ -150,7 +141,7 @@ def _evaluate(
     x = synthetic.images.detach().to(dev)  # (N, C, H, W)
     y = _targets(synthetic).detach().to(dev)
     x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
-    strategy = resolve_strategy(protocol, data.name) if protocol.augment == "dsa" else None
+    strategy = resolve_dsa_strategy(protocol.dsa_strategy, data.name) if protocol.augment == "dsa" else None
     lr = training_lr(synthetic, protocol)
 
     k_models, epochs = protocol.models, protocol.epochs

@@ -36,7 +36,8 @@ class EvalProtocol(BaseConfig):
     augment: str = setting(
         "none", "augmentation while training: DSA, or DC's crop_scale_rotate (MNIST) / crop_noise (ConvNetBN)",
         choices=AUGMENTS)
-    dsa_strategy: str = setting("color_crop_cutout_flip_scale_rotate", "DSA ops used when augment=dsa")
+    dsa_strategy: str = setting(
+        "auto", "DSA ops used when augment=dsa ('auto' = the published strategy for the data set)")
     seed: int = setting(0, "seed of network initialisation and batch order")
     lr_source: str = setting(
         "fixed", "fixed = train with `lr`; learned = with the step size the method learned "

@@ -20,13 +20,12 @@ from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.published import resolve_settings
 from dclab.methods import CondensationMethod, MethodConfig, get_method
-from dclab.methods.base import default_preset
-from dclab.methods.dsa import resolve_dsa_strategy
+from dclab.presets import DEFAULT_EVAL_PRESET, default_preset
+from dclab.augment.dsa import resolve_dsa_strategy
 from dclab.nets import NETS
 
 SNAPSHOTS_PER_RUN = 50  # auto snapshot_every ≈ iterations / 50
 CHECKPOINTS_PER_RUN = 20  # auto checkpoint_every ≈ iterations / 20
-DEFAULT_EVAL_PRESET = "quick"
 MAX_LABEL_BYTES = 100  # a folder name is at most 255 bytes; the rest is time, method, data set, IPC
 
 

@@ -24,8 +24,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
 from dclab.config import ConfigError, setting
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.matching import SubsetProbe, freeze_prefix_, gradient_distance
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._matching import SubsetProbe, freeze_prefix_, gradient_distance
 from dclab.nets.layers import has_batchnorm
 
 # IPC -> (outer_loop, inner_loop) of the reference code.

@@ -16,9 +16,9 @@ from torch import Tensor, nn
 
 from dclab.config import setting
 from dclab.device import conv_layout
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
-from dclab.methods.matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.augment.dsa import draw_siamese, resolve_dsa_strategy
+from dclab.methods._matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
 from dclab.nets.layers import has_batchnorm
 
 

@@ -24,12 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dclab.augment.dsa import dsa_augment
+from dclab.augment.dsa import draw_siamese, dsa_augment, resolve_dsa_strategy
 from dclab.config import setting
 from dclab.formation import decode_formation, mosaic
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
-from dclab.methods.matching import SubsetProbe, freeze_prefix_
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._matching import SubsetProbe, freeze_prefix_
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet
 

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from dclab.config import setting
 from dclab.data.bundle import DatasetBundle
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.dsa import DSAConfig
 from dclab.synthetic import SyntheticSet
 

@@ -1,7 +1,7 @@
 """MTT: Matching Training Trajectories (Cazenavette et al. 2022, "Dataset Distillation by Matching
 Training Trajectories").
 
-Experts trained on real data give parameter trajectories θ*_0..θ*_E (dclab.methods.trajectories).
+Experts trained on real data give parameter trajectories θ*_0..θ*_E (dclab.methods._trajectories).
 Each iteration: pick an expert and a start epoch t < max_start_epoch; the student starts at
 θ̂_0 = θ*_t and takes N SGD steps on synthetic minibatches with a learnable lr α:
 
@@ -27,15 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dclab.augment.dsa import dsa_augment
+from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.data.zca import DEFAULT_EPS as ZCA_EPS, ZCA, whiten_bundle
 from dclab.device import resolve_device
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig, default_preset
-from dclab.methods.dsa import resolve_dsa_strategy
-from dclab.methods.functional import FlatNet, convnet_options
-from dclab.methods.trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._functional import FlatNet, convnet_options
+from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
+from dclab.presets import default_preset
 from dclab.synthetic import SyntheticSet
 
 

@@ -23,6 +23,7 @@ from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
 from dclab.nets import get_net
+from dclab.presets import default_preset
 from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels
@@ -223,9 +224,3 @@ class CondensationMethod(ABC):
         self.generator.set_state(state["generator"])
         self.iteration = int(state["iteration"])
         self._load_extra_state(state.get("extra", {}))
-
-
-def default_preset(device: torch.device, config_class: type[MethodConfig]) -> str | None:
-    """'paper' on a GPU, 'cpu' on a CPU (when the config defines them)."""
-    wanted = "paper" if device.type != "cpu" else "cpu"
-    return wanted if wanted in config_class.PRESETS else None
