@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from dclab.cli.main import guarded
+from dclab.errors import guarded
 from dclab.data import load_dataset
 from dclab.device import describe_device, resolve_device
 from dclab.methods import get_method

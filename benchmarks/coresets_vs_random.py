@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from dclab.cli.main import guarded
+from dclab.errors import guarded
 from dclab.coresets import list_coresets, select_coreset
 from dclab.data import load_dataset
 from dclab.device import resolve_device

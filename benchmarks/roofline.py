@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from dclab.allocator import memory_policy
-from dclab.cli.main import guarded
+from dclab.errors import guarded
 from dclab.data import load_dataset
 from dclab.eval.evaluate import build_eval_net, model_generator
 from dclab.eval.protocol import EvalProtocol

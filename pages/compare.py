@@ -11,17 +11,8 @@ from dclab.methods import list_methods
 from dclab.runs.reader import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    readable_runs,
-    session_task_key,
-    show_grid,
-    task_panel,
-    user_errors,
-)
+from ui.state import eval_board, job_manager, open_run, readable_runs, session_task_key, user_errors
+from ui.widgets import protocol_settings, show_grid, task_panel
 
 st.title("Compare")
 manager = job_manager()

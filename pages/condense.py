@@ -14,18 +14,8 @@ from dclab.nets import list_nets
 from dclab.runs.lock import describe_holder
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (
-    CURRENT_RUN,
-    LIVE_JOB_STATUSES,
-    all_runs,
-    config_form,
-    job_manager,
-    live_job,
-    open_run,
-    protocol_settings,
-    show_grid,
-    user_errors,
-)
+from ui.state import CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, job_manager, live_job, open_run, user_errors
+from ui.widgets import config_form, protocol_settings, show_grid
 
 VIEW_GEN = "condense_view_gen"  # bumped by Start: the run selector is re-created at the new run
 st.title("Condense")

@@ -9,7 +9,8 @@ from dclab.eval.published import resolve_settings
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
 from dclab.runs.reader import synthetic_from_run
-from pages.common import all_runs, eval_board, open_run, protocol_settings, session_task_key, task_panel, user_errors
+from ui.state import all_runs, eval_board, open_run, session_task_key, user_errors
+from ui.widgets import protocol_settings, task_panel
 
 st.title("Evaluate")
 st.caption("Train K fresh networks on the set, test each on the real test set; mean ± std with the protocol.")

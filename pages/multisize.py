@@ -15,15 +15,8 @@ from dclab.methods import list_methods
 from dclab.runs.reader import summarize_run, synthetic_from_run
 from dclab.viz.figures import subset_curve_figure
 from dclab.viz.multisize import selection_history, selection_timeline_figure
-from pages.common import (
-    all_runs,
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    task_panel,
-    user_errors,
-)
+from ui.state import all_runs, eval_board, job_manager, open_run, user_errors
+from ui.widgets import protocol_settings, task_panel
 
 st.title("Multisize (MDC)")
 st.caption("One MDC condensation yields every size: S[n] = the first n images of each class. "

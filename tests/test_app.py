@@ -29,7 +29,7 @@ def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DCLAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
     yield tmp_path / "runs"
-    from pages.common import OPEN_REGISTRIES
+    from ui.state import OPEN_REGISTRIES
 
     for registry in list(OPEN_REGISTRIES):
         registry.shutdown(timeout=30)
@@ -105,7 +105,7 @@ def test_quick_start_creates_a_job_and_shows_it_live(runs_dir):
     at = app_at()
     at.button(key="quick_start").click().run()
     assert not at.exception
-    from pages.common import job_manager
+    from ui.state import job_manager
 
     jobs = job_manager().jobs()
     assert len(jobs) == 1 and jobs[0].spec.method == "dm" and jobs[0].spec.ipc == 10
@@ -127,7 +127,7 @@ def test_condense_start_pause_resume_stop(runs_dir):
     at.number_input(key=f"cfg_{method}_{preset}_iterations").set_value(400).run()
     at.button(key="start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    from pages.common import job_manager
+    from ui.state import job_manager
 
     (job,) = job_manager().jobs()
     assert job.prepared.total_iterations == 400 and job.spec.ipc == 1
@@ -153,7 +153,7 @@ def test_condense_shows_a_user_error_not_a_traceback(runs_dir):
     at.button(key="start").click().run()
     # mnist is not under the default data root here -> one-line DatasetUnavailableError, or it loads
     assert not at.exception
-    from pages.common import job_manager
+    from ui.state import job_manager
 
     assert at.error or job_manager().jobs()
     if at.error:
@@ -252,7 +252,7 @@ def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_di
         assert poll(at, lambda a: any(f"iteration {i}" in captions(a) for i in range(2, 400)), 90), captions(at)
         assert torch.get_num_threads() == 2
         at.button(key="stop").click().run()
-        from pages.common import job_manager
+        from ui.state import job_manager
 
         # while the job finishes its last step the evaluation would get half the budget (fair share)
         assert all(job.wait(60) for job in job_manager().jobs())

@@ -164,7 +164,7 @@ def app_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DCLAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
     yield
-    from pages.common import OPEN_REGISTRIES
+    from ui.state import OPEN_REGISTRIES
 
     for registry in list(OPEN_REGISTRIES):
         registry.shutdown(timeout=30)

@@ -211,7 +211,7 @@ def test_selection_timeline_from_metrics_and_page(tmp_path, monkeypatch):
     finally:
         import streamlit as st
 
-        from pages.common import OPEN_REGISTRIES
+        from ui.state import OPEN_REGISTRIES
 
         for registry in list(OPEN_REGISTRIES):
             registry.shutdown(timeout=30)
