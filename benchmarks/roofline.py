@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from dclab.allocator import memory_policy
-from dclab.errors import guarded
 from dclab.data import load_dataset
+from dclab.errors import guarded
 from dclab.eval.evaluate import build_eval_net, model_generator
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.train import test_accuracy, train_classifier

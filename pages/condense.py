@@ -9,8 +9,8 @@ from dclab.data import list_datasets
 from dclab.device import resolve_device
 from dclab.jobs import RunSpec
 from dclab.methods import get_method, list_methods
-from dclab.presets import default_preset
 from dclab.nets import list_nets
+from dclab.presets import default_preset
 from dclab.runs.lock import describe_holder
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid

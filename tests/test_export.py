@@ -19,8 +19,8 @@ from dclab.runs.export import (
     save_png_grid,
 )
 from dclab.runs.reader import synthetic_from_run
-from dclab.viz.grid import GAP, grid_image
 from dclab.synthetic import SyntheticSet, class_major_labels
+from dclab.viz.grid import GAP, grid_image
 
 
 def digits_set(digits, ipc: int = 3, seed: int = 0) -> SyntheticSet:

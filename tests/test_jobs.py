@@ -15,7 +15,7 @@ from dclab.registry import UnknownNameError
 from dclab.runs import RunDir
 
 METHOD = "dm"
-TINY = {"batch_real": "32", "net_width": "16"}  # strings, as the app's forms send them
+TINY = {"batch_real": "32", "width": "16"}  # strings, as the app's forms send them
 TIMEOUT = 120
 
 

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 from dclab.methods import get_method
 from dclab.methods._functional import FlatNet
-from dclab.methods.mtt import MTTConfig, student_trajectory, trajectory_loss
 from dclab.methods._trajectories import ExpertSpec, build_or_load_buffer
+from dclab.methods.mtt import MTTConfig, student_trajectory, trajectory_loss
 from dclab.nets import get_net
 
 

@@ -91,7 +91,7 @@ def test_reference_widths(name: str) -> None:
 
 @pytest.mark.parametrize("name", NETS.names())
 def test_vmap_over_stacked_nets_matches_loop(name: str) -> None:
-    """Many nets at once (torch.func.stack_module_state + vmap), as vectorised evaluation does.
+    """Many nets at once (torch.func.stack_module_state + vmap), as batched evaluation does.
 
     BatchNorm nets update running statistics in place in train mode, so they are run in eval mode.
     """

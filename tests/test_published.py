@@ -182,7 +182,7 @@ def test_published_tables_cover_the_methods_and_fail_clearly():
 # ---- the published protocol is the default where a run is evaluated ---------------------------
 def test_evaluate_and_condense_default_to_the_published_protocol(tmp_path, capsys):
     tiny = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--iterations", "2", "--device", "cpu",
-            "--set", "batch_real=16", "--set", "net_width=8", "--out", str(tmp_path / "runs")]
+            "--set", "batch_real=16", "--set", "width=8", "--out", str(tmp_path / "runs")]
     assert main(["condense", *tiny]) == 0
     run = RunDir.open(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(["evaluate", str(run.path), "--json", "--models", "1", "--epochs", "2"]) == 0

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from dclab.data.bundle import denormalize
 from dclab.jobs.eval_job import EvalBoard
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.coverage import coverage_metrics, knn_coverage, knn_radii, median_bandwidth2, mmd2_rbf
 from dclab.viz.figures import loss_figure, subset_curve_figure, tsne_figure
-from dclab.data.bundle import denormalize
 from dclab.viz.grid import snapshot_grid
 from dclab.viz.tsne import stratified_subsample, tsne_real_vs_synthetic
 

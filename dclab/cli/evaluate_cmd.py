@@ -93,10 +93,9 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 def run(args: argparse.Namespace) -> int:
     from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
-    from dclab.threads import apply_threads
-
     from dclab.eval.protocol import EvalProtocol
     from dclab.nets import NETS
+    from dclab.threads import apply_threads
 
     apply_threads(args.threads)
 

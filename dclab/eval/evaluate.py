@@ -1,7 +1,7 @@
 """`evaluate_synthetic`: the evaluation protocol end to end (K fresh nets -> accuracies on real test).
 
 Net i's initial weights, batch order and augmentation draws all come from one generator seeded by
-(protocol.seed, i), so the vectorised and the sequential path compute the same K networks, and a
+(protocol.seed, i), so the batched and the loop path compute the same K networks, and a
 result is reproducible from its protocol.
 """
 from __future__ import annotations
@@ -20,10 +20,10 @@ from dclab.augment.dc import DC_STRATEGIES, dc_augment
 from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
+from dclab.eval.batched import can_batch, test_accuracies_batched, train_classifiers_batched
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
-from dclab.eval.vectorized import can_vectorize, test_accuracies_vectorized, train_classifiers_vectorized
 from dclab.nets import get_net
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet
@@ -103,21 +103,21 @@ def evaluate_synthetic(
     protocol: EvalProtocol,
     device: str | torch.device = "auto",
     progress: Progress | None = None,
-    vectorize: bool | str = "auto",
+    batched: bool | None = None,
     stop: threading.Event | None = None,
     *,
     net_options: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Train protocol.models fresh nets on `synthetic`, test each on data's test set.
 
-    vectorize: True trains the K nets at once with torch.func when the net allows (else
-    sequential, automatically); False always sequential; "auto" (default) vectorises on GPU/MPS
-    only, because on CPU the vmapped (grouped) convolutions measured 2-3x slower than a loop.
+    batched: True trains the K nets at once with torch.func when the net allows (else one by one,
+    automatically); False one by one (the loop); None (default) = the device rule
+    (`dclab.device.prefers_batched`: batched on an accelerator, the loop on CPU).
     progress(done, total) counts net-epochs; a set `stop` ends early (extra["stopped"] = True; only
     finished nets are tested, or the partly trained ones when none finished).
     net_options: extra architecture options for get_net (e.g. {"width": 32}); kept in result.extra.
     """
-    return _evaluate(synthetic, data, protocol, device, progress, vectorize, stop, pass_norm=True,
+    return _evaluate(synthetic, data, protocol, device, progress, batched, stop, pass_norm=True,
                      net_options=net_options)
 
 
@@ -127,7 +127,7 @@ def _evaluate(
     protocol: EvalProtocol,
     device: str | torch.device,
     progress: Progress | None,
-    vectorize: bool | str,
+    batched: bool | None,
     stop: threading.Event | None,
     *,
     pass_norm: bool,
@@ -160,16 +160,16 @@ def _evaluate(
     opt = dict(lr=lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay,
                batch_size=protocol.batch_size)
 
-    if vectorize == "auto":
-        vectorize = prefers_batched(dev)
-    vectorized = bool(vectorize) and k_models > 1 and can_vectorize(nets[0], x[:2])
-    if vectorized:
-        train_classifiers_vectorized(
+    if batched is None:
+        batched = prefers_batched(dev)
+    batched = bool(batched) and k_models > 1 and can_batch(nets[0], x[:2])
+    if batched:
+        train_classifiers_batched(
             nets, x, y, epochs=epochs, generators=gens, augments=augments, stop=stop,
             on_epoch=lambda e, _: report(e * k_models, total), **opt,
         )
         stopped = stop is not None and stop.is_set()
-        accs = test_accuracies_vectorized(nets, x_test, y_test)
+        accs = test_accuracies_batched(nets, x_test, y_test)
     else:
         accs, stopped = [], False
         for i, net in enumerate(nets):
@@ -186,7 +186,7 @@ def _evaluate(
                 break
     if not stopped:
         report(total, total)
-    extra: dict[str, Any] = {"vectorized": vectorized, "device": str(dev)}
+    extra: dict[str, Any] = {"batched": batched, "device": str(dev)}
     if dev.type == "cpu":
         extra["threads"] = threads_in_use()
     if net_options:
@@ -233,14 +233,14 @@ def evaluate_cross_arch(
     device: str | torch.device = "auto",
     progress: Progress | None = None,
     *,
-    vectorize: bool | str = "auto",
+    batched: bool | None = None,
     net_options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, EvalResult]:
     """`evaluate_synthetic` with each net in `nets`.
 
     protocol.norm applies to protocol.net only; other names keep their own default norm (e.g.
     convnet_bn stays BatchNorm), and each result's protocol states the norm actually used.
-    vectorize: as in `evaluate_synthetic`; net_options: per-net options, {net name: {option: value}}.
+    batched: as in `evaluate_synthetic`; net_options: per-net options, {net name: {option: value}}.
     """
     results: dict[str, EvalResult] = {}
     total = len(nets) * protocol.models * protocol.epochs
@@ -250,6 +250,6 @@ def evaluate_cross_arch(
         proto = replace(protocol, net=name)
         offset = j * protocol.models * protocol.epochs
         sub = None if progress is None else (lambda d, _t, o=offset: progress(o + d, total))
-        results[name] = _evaluate(synthetic, data, proto, device, sub, vectorize, None, pass_norm=same,
+        results[name] = _evaluate(synthetic, data, proto, device, sub, batched, None, pass_norm=same,
                                   net_options=opts)
     return results

@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
+from dclab.augment.dsa import resolve_dsa_strategy
 from dclab.config import ConfigError
 from dclab.data import DatasetBundle, load_dataset
 from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.published import resolve_settings
 from dclab.methods import CondensationMethod, MethodConfig, get_method
-from dclab.presets import DEFAULT_EVAL_PRESET, default_preset
-from dclab.augment.dsa import resolve_dsa_strategy
 from dclab.nets import NETS
+from dclab.presets import DEFAULT_EVAL_PRESET, default_preset
 
 SNAPSHOTS_PER_RUN = 50  # auto snapshot_every ≈ iterations / 50
 CHECKPOINTS_PER_RUN = 20  # auto checkpoint_every ≈ iterations / 20

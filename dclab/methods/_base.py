@@ -22,13 +22,14 @@ from torch import Tensor, nn
 from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
-from dclab.nets import get_net
+from dclab.nets import NETS, accepted_options, get_net
 from dclab.presets import default_preset
 from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels
 
 METHODS: Registry[type[CondensationMethod]] = Registry("method")
+NET_SETTINGS = ("norm", "width", "depth")  # config fields that are options of the matching network
 
 
 def get_method(name: str) -> type[CondensationMethod]:
@@ -59,7 +60,10 @@ class MethodConfig(BaseConfig):
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {}
 
     def net_options(self) -> dict[str, Any]:
-        return {"norm": self.norm}
+        """The config's network settings (norm, and width/depth where it has them) that `net` takes,
+        read from the net's signature: a ConvNet gets all, LeNet none."""
+        values = {k: getattr(self, k) for k in NET_SETTINGS if hasattr(self, k)}
+        return accepted_options(self.net, values) if self.net in NETS else values
 
 
 @dataclass(frozen=True)
@@ -175,9 +179,9 @@ class CondensationMethod(ABC):
         return StepMetrics(self.iteration, float(loss), tuple(float(v) for v in class_losses),
                            time.perf_counter() - start, dict(extra))
 
-    def use_fast_path(self, fast: bool | None) -> bool:
-        """A `fast` setting resolved: None = by device (`prefers_batched`)."""
-        return fast if fast is not None else prefers_batched(self.device)
+    def resolve_batched(self, batched: bool | None) -> bool:
+        """A `batched` setting resolved: None = the device rule (`dclab.device.prefers_batched`)."""
+        return batched if batched is not None else prefers_batched(self.device)
 
     def new_net(self, **overrides: Any) -> nn.Module:
         """A freshly initialised matching network, seeded from the method's generator."""

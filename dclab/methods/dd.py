@@ -30,7 +30,7 @@ from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods._functional import FlatNet, convnet_options, detached_params, forward_with
+from dclab.methods._functional import FlatNet, detached_params, forward_with
 from dclab.nets import get_net
 from dclab.seeding import derive_seed, make_generator, seeded
 from dclab.synthetic import SyntheticSet
@@ -45,7 +45,7 @@ class DDConfig(MethodConfig):
     iterations: int = setting(5000, "outer iterations (image/lr updates)", min=1)
     net: str = setting("convnet", "network unrolled: 'auto' = the paper's (LeNet for 1-channel sets, AlexNet else)")
     norm: str = setting(
-        "instancenorm", "normalisation layer of the network (ConvNet only)",
+        "instancenorm", "normalisation layer of the network (where it has one)",
         choices=("none", "layernorm", "instancenorm", "groupnorm"),
     )
     width: int = setting(32, "ConvNet width (channels)", min=1)
@@ -62,7 +62,7 @@ class DDConfig(MethodConfig):
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         # 60000 / 1024 = 59 real batches per epoch: 400 epochs = 23400 iterations, decay every 40 epochs
-        "paper": {"iterations": 23400, "net": "auto", "init": "noise", "xavier_init": True,
+        "paper": {"iterations": 23400, "net": "auto", "norm": "none", "width": 128, "init": "noise", "xavier_init": True,
                   "batch_real": 100, "syn_epochs": 3, "lr_init": 0.02, "lr_img": 0.01,
                   "lr_decay_every": 2340, "lr_decay": 0.5},
         "cpu": {"iterations": 200, "width": 16, "depth": 2, "batch_real": 32, "syn_epochs": 2,
@@ -75,10 +75,6 @@ class DDConfig(MethodConfig):
         "cpu": "dclab's CPU budget: ConvNet-2 width 16, 200 iterations",
     }
 
-    def net_options(self) -> dict[str, Any]:
-        if not self.net.startswith("convnet"):
-            return {}
-        return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
 
 
 def paper_net(net: str, channels: int) -> str:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
 from dclab.augment.dsa import draw_siamese, dsa_augment, resolve_dsa_strategy

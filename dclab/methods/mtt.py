@@ -30,14 +30,14 @@ from torch import Tensor
 from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.data.zca import DEFAULT_EPS as ZCA_EPS, ZCA, whiten_bundle
+from dclab.data.zca import DEFAULT_EPS as ZCA_EPS
+from dclab.data.zca import ZCA, whiten_bundle
 from dclab.device import resolve_device
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods._functional import FlatNet, convnet_options
+from dclab.methods._functional import FlatNet
 from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
 from dclab.presets import default_preset
 from dclab.synthetic import SyntheticSet
-
 
 # Cazenavette et al. 2022, appendix hyper-parameter table (also the readme's table image of
 # GeorgeCazenavette/mtt-distillation): (data set, IPC) -> N, M, T+, ZCA, lr_img, lr_lr, lr_teacher.
@@ -99,8 +99,6 @@ class MTTConfig(MethodConfig):
                 "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
     }
 
-    def net_options(self) -> dict[str, Any]:
-        return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
 
     def expert_spec(self, dsa_strategy: str) -> ExpertSpec:
         return ExpertSpec(net=self.net, net_options=self.net_options(), num_experts=self.num_experts,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -17,9 +16,10 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle, denormalize
 from dclab.runs.atomic import atomic_write, save_torch
-from dclab.runs.store import CorruptRunError, RunDir
+from dclab.runs.store import RunDir
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.grid import grid_image
+
 
 def save_png_grid(synthetic: SyntheticSet, path: str | Path) -> None:
     img = grid_image(synthetic.denormalized(), synthetic.ipc, synthetic.class_names)
