@@ -24,7 +24,8 @@ from dclab.eval.batched import can_batch, test_accuracies_batched, train_classif
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
-from dclab.nets import get_net
+from dclab.nets import get_net, net_option_names
+from dclab.nets.layers import has_batchnorm
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet
 from dclab.threads import threads_in_use
@@ -48,14 +49,11 @@ def build_eval_net(
     their own norm; `infer_norm` then names it. net_options: further architecture options, e.g.
     {"width": 32} for a smaller ConvNet.
     """
-    kwargs = dict(channels=data.channels, num_classes=data.num_classes, image_size=data.image_size,
-                  seed=seed, **(net_options or {}))
-    if pass_norm and not protocol.net.endswith("_bn"):
-        try:
-            return get_net(protocol.net, norm=protocol.norm, **kwargs)
-        except TypeError:  # this architecture has no norm option
-            pass
-    return get_net(protocol.net, **kwargs)
+    options = dict(net_options or {})
+    if pass_norm and not protocol.net.endswith("_bn") and "norm" in net_option_names(protocol.net):
+        options["norm"] = protocol.norm
+    return get_net(protocol.net, channels=data.channels, num_classes=data.num_classes,
+                   image_size=data.image_size, seed=seed, **options)
 
 
 def _check_fits(synthetic: SyntheticSet, data: DatasetBundle) -> None:
@@ -215,9 +213,9 @@ def _dc(strategy: str, generator: torch.Generator) -> Augment:
 
 def infer_norm(net: nn.Module) -> str:
     """The protocol name of the normalisation layer a built net uses (for describing results)."""
+    if has_batchnorm(net):
+        return "batchnorm"
     for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            return "batchnorm"
         if isinstance(m, nn.GroupNorm):
             return "instancenorm" if m.num_groups == m.num_channels else "groupnorm"
         if isinstance(m, nn.LayerNorm):

@@ -27,7 +27,7 @@ from torch.func import functional_call, grad, vmap
 from dclab.config import ConfigError, setting
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods._matching import SubsetProbe, freeze_prefix_, gradient_distance
-from dclab.nets.layers import has_batchnorm
+from dclab.nets.layers import batchnorm_layers, has_batchnorm
 
 # IPC -> (outer_loop, inner_loop) of the reference code.
 LOOPS_BY_IPC: dict[int, tuple[int, int]] = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
@@ -134,7 +134,7 @@ def _class_grads(net: nn.Module, params: list[Tensor], x: Tensor, c: int, create
 
 def set_frozen_bn_stats(net: nn.Module, real: Tensor) -> None:
     """BatchNorm statistics := those of `real` (N, C, H, W), then frozen (eval mode) for matching."""
-    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = batchnorm_layers(net)
     if not bns:
         return
     momenta = [m.momentum for m in bns]
