@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from dclab.config import parse_assignments
 from dclab.data import load_dataset
 from dclab.device import describe_device, resolve_device
 from dclab.errors import guarded
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                         help="extra config settings for methods that have them (e.g. outer_loop=1 inner_loop=1)")
     args = parser.parse_args(argv)
-    settings = dict(item.split("=", 1) for item in args.set)
+    settings = parse_assignments(args.set)
 
     device = resolve_device(args.device)
     data = load_dataset(args.dataset, root=args.data_root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +29,18 @@ def current_names(values: Mapping[str, Any], fields: Collection[str]) -> dict[st
                 raise ConfigError(f"{key!r} is the old name of {new!r}; give only {new!r}")
             key = new
         out[key] = value
+    return out
+
+
+def parse_assignments(items: Iterable[str], flag: str = "--set") -> dict[str, str]:
+    """['lr_img=1', 'net=convnet'] -> {'lr_img': '1', 'net': 'convnet'}; the values stay strings
+    (`BaseConfig.build` parses them). A malformed item is a one-line ConfigError naming `flag`."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
     return out
 
 

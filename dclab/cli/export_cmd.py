@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dclab.files import atomic_write
     from dclab.runs import export
-    from dclab.runs.atomic import atomic_write
     from dclab.runs.reader import run_images
     from dclab.runs.store import RunDir
 

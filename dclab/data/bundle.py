@@ -64,6 +64,16 @@ class DatasetBundle:
     def min_class_count(self) -> int:
         return min(int(i.numel()) for i in self.indices_per_class)
 
+    def check_ipc(self, ipc: object) -> int:
+        """`ipc` if it is a whole number in 1..min_class_count(); else a one-line ConfigError.
+        The one IPC range check of runs, methods and coresets."""
+        from dclab.config import ConfigError
+
+        top = self.min_class_count()
+        if isinstance(ipc, bool) or not isinstance(ipc, int) or not 1 <= ipc <= top:
+            raise ConfigError(f"IPC must be in 1..{top} for {self.name} (its smallest class), got {ipc!r}")
+        return ipc
+
     def sample_class(self, c: int, n: int, generator: torch.Generator) -> Tensor:
         """n random training images of class c (without replacement when possible). (n, C, H, W)"""
         pool = self.indices_per_class[c]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -26,11 +25,10 @@ from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
 from dclab.nets import get_net, net_option_names
 from dclab.nets.layers import has_batchnorm
+from dclab.progress import Progress
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet
 from dclab.threads import threads_in_use
-
-Progress = Callable[[int, int], None]
 
 
 def model_generator(seed: int, index: int) -> torch.Generator:

@@ -171,10 +171,7 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
     except RuntimeError:  # torch.device("banana")
         raise ConfigError(f"unknown device {spec.device!r}; use auto, cpu, cuda, cuda:N or mps") from None
     data = load_dataset(spec.dataset, root=spec.data_root)  # UnknownNameError / DatasetUnavailableError
-    if spec.ipc > data.min_class_count():
-        raise ConfigError(
-            f"IPC {spec.ipc} is larger than the smallest class of {data.name} ({data.min_class_count()} images)"
-        )
+    data.check_ipc(spec.ipc)
     config_class = method_class.config_class
     if stored is not None:
         preset, config = stored.get("preset"), config_class.build(None, stored["config"])

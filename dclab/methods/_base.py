@@ -23,6 +23,7 @@ from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
 from dclab.nets import NETS, accepted_options, get_net
+from dclab.nets.layers import NORMS
 from dclab.presets import default_preset
 from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
@@ -49,7 +50,7 @@ class MethodConfig(BaseConfig):
     norm: str = setting(
         "instancenorm",
         "normalisation layer of the network",
-        choices=("none", "batchnorm", "layernorm", "instancenorm", "groupnorm"),
+        choices=NORMS,
     )
     init: str = setting("real", "initial synthetic images: random real images or noise", choices=("real", "noise"))
     lr_img: float = setting(0.1, "learning rate of the synthetic images (SGD)", min=0.0)
@@ -92,10 +93,7 @@ def init_images(data: DatasetBundle, ipc: int, mode: str, seed: int) -> Tensor:
     """
     gen = make_generator(seed)
     if mode == "real":
-        if ipc > data.min_class_count():
-            raise ConfigError(
-                f"IPC {ipc} is larger than the smallest class of {data.name} ({data.min_class_count()} images)"
-            )
+        data.check_ipc(ipc)
         imgs = data.sample_per_class(ipc, gen)  # (classes, ipc, C, H, W)
         return imgs.reshape(-1, *data.shape).clone()
     if mode == "noise":

@@ -35,8 +35,9 @@ from dclab.data.zca import ZCA, whiten_bundle
 from dclab.device import resolve_device
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods._functional import FlatNet
-from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
+from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, build_or_load_buffer
 from dclab.presets import default_preset
+from dclab.progress import Progress
 from dclab.synthetic import SyntheticSet
 
 # Cazenavette et al. 2022, appendix hyper-parameter table (also the readme's table image of

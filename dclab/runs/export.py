@@ -6,7 +6,6 @@ Pictures are drawn by `dclab.viz.grid` (un-normalised, one row per class, upscal
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from PIL import Image
 from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle, denormalize
-from dclab.runs.atomic import atomic_write, save_torch
+from dclab.files import atomic_write, safe_name, save_torch
 from dclab.runs.store import RunDir
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.grid import grid_image
@@ -95,7 +94,7 @@ def _imagefolder_entries(synthetic: SyntheticSet) -> list[tuple[str, bytes]]:
     width = len(str(synthetic.num_classes - 1))
     out = []
     for c, name in enumerate(synthetic.class_names):
-        folder = f"{c:0{width}d}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', str(name))}"
+        folder = f"{c:0{width}d}_{safe_name(name)}"
         for i in range(ipc):
             out.append((f"{folder}/{i:03d}.png", _png_bytes(x[c * ipc + i])))
     return out

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from dclab.runs.atomic import save_torch, write_json
+from dclab.files import safe_name, save_torch, write_json
 from dclab.runs.lock import STATUS_WRITE_LOCK, RunLock, effective_status, held_here, owner_fields
 from dclab.runs.serialize import synthetic_from_dict, synthetic_to_dict
 from dclab.synthetic import SyntheticSet
@@ -87,7 +87,7 @@ class RunDir:
         """A new, uniquely named run folder under root (e.g. 20261121-163000_dm_digits_ipc10)."""
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
-        base = f"{time.strftime('%Y%m%d-%H%M%S')}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', name_hint)}"
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_name(name_hint)}"
         for i in range(1000):
             path = root / (base if i == 0 else f"{base}-{i}")
             try:
@@ -254,6 +254,6 @@ class RunDir:
 
 
 def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
-    from dclab.runs.atomic import atomic_write
+    from dclab.files import atomic_write
 
     atomic_write(path, lambda p: p.write_text("".join(json.dumps(r, default=float) + "\n" for r in records)))
