@@ -26,50 +26,47 @@ methods = list_methods()
 # open on the first visit without a run; fixed for the session, so a widget edit does not collapse it
 NEW_RUN_OPEN = st.session_state.setdefault("new_run_open", not st.session_state.get(CURRENT_RUN))
 with st.expander("New run", expanded=NEW_RUN_OPEN):
-    if not methods:
-        st.warning("No condensation method is registered in this build yet.")
-    else:
-        c = st.columns(4)
-        datasets = list_datasets()
-        dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
-                                 key="dataset")
-        method = c[1].selectbox("method", methods, index=methods.index("dm") if "dm" in methods else 0,
-                                key="method")
-        method_class = get_method(method)
-        if method_class.description:
-            st.caption(method_class.description)
-        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        device = c[2].selectbox("device", devices, key="device")
-        presets = method_class.config_class.preset_names()
-        wanted = default_preset(resolve_device(device), method_class.config_class)
-        preset = c[3].selectbox("preset", presets or [None], key=f"preset_{method}",
-                                index=presets.index(wanted) if wanted in presets else 0,
-                                help="paper = published settings; cpu = small settings for a CPU")
-        c = st.columns(4)
-        ipc = c[0].number_input("images per class (IPC)", 1, 50, 10, key="ipc")
-        seed = c[1].number_input("seed", 0, 2**31 - 1, 0, key="seed")
-        eval_every = c[2].number_input("evaluate every (0 = off)", 0, 100000, 0, key="eval_every",
-                                       help="periodic test accuracy during the run (quick protocol by default)")
-        label = c[3].text_input("label", "", key="label")
-        st.markdown(f"**{method} settings** (`{preset}` preset)")
-        if preset in method_class.config_class.PRESET_SOURCES:
-            st.caption(f"`{preset}` preset source: {method_class.config_class.PRESET_SOURCES[preset]}")
-        overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
-                                choices={"net": list_nets()})
-        eval_protocol = {}
-        if eval_every:
-            st.markdown("**Periodic evaluation protocol**")
-            eval_protocol = protocol_settings("condense_eval")
-        if st.button("Start", key="start", type="primary"):
-            with user_errors():
-                job = manager.submit(RunSpec(dataset=dataset, method=method, ipc=int(ipc), seed=int(seed),
-                                             device=device, preset=preset, overrides=overrides,
-                                             eval_every=int(eval_every), eval_protocol=eval_protocol,
-                                             label=label))
-                st.session_state[CURRENT_RUN] = job.id
-                # a new selector (new key) starts at the new run: the browser's old choice cannot win
-                st.session_state[VIEW_GEN] = st.session_state.get(VIEW_GEN, 0) + 1
-                st.rerun()
+    c = st.columns(4)
+    datasets = list_datasets()
+    dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
+                             key="dataset")
+    method = c[1].selectbox("method", methods, index=methods.index("dm") if "dm" in methods else 0,
+                            key="method")
+    method_class = get_method(method)
+    if method_class.description:
+        st.caption(method_class.description)
+    devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    device = c[2].selectbox("device", devices, key="device")
+    presets = method_class.config_class.preset_names()
+    wanted = default_preset(resolve_device(device), method_class.config_class)
+    preset = c[3].selectbox("preset", presets or [None], key=f"preset_{method}",
+                            index=presets.index(wanted) if wanted in presets else 0,
+                            help="paper = published settings; cpu = small settings for a CPU")
+    c = st.columns(4)
+    ipc = c[0].number_input("images per class (IPC)", 1, 50, 10, key="ipc")
+    seed = c[1].number_input("seed", 0, 2**31 - 1, 0, key="seed")
+    eval_every = c[2].number_input("evaluate every (0 = off)", 0, 100000, 0, key="eval_every",
+                                   help="periodic test accuracy during the run (quick protocol by default)")
+    label = c[3].text_input("label", "", key="label")
+    st.markdown(f"**{method} settings** (`{preset}` preset)")
+    if preset in method_class.config_class.PRESET_SOURCES:
+        st.caption(f"`{preset}` preset source: {method_class.config_class.PRESET_SOURCES[preset]}")
+    overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
+                            choices={"net": list_nets()})
+    eval_protocol = {}
+    if eval_every:
+        st.markdown("**Periodic evaluation protocol**")
+        eval_protocol = protocol_settings("condense_eval")
+    if st.button("Start", key="start", type="primary"):
+        with user_errors():
+            job = manager.submit(RunSpec(dataset=dataset, method=method, ipc=int(ipc), seed=int(seed),
+                                         device=device, preset=preset, overrides=overrides,
+                                         eval_every=int(eval_every), eval_protocol=eval_protocol,
+                                         label=label))
+            st.session_state[CURRENT_RUN] = job.id
+            # a new selector (new key) starts at the new run: the browser's old choice cannot win
+            st.session_state[VIEW_GEN] = st.session_state.get(VIEW_GEN, 0) + 1
+            st.rerun()
 
 # ---- which run to show ------------------------------------------------------------------------
 run_ids = list(dict.fromkeys([j.id for j in reversed(manager.jobs())] + [r.run_id for r in all_runs()]))

@@ -172,7 +172,6 @@ class DC(CondensationMethod):
         self.outer_loop = self.config.outer_loop or default_outer
         self.inner_loop = self.config.inner_loop or default_inner
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
-        self.has_bn = False
 
     # ---- hooks for DSA ---------------------------------------------------------
     def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:
