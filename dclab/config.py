@@ -18,13 +18,14 @@ class ConfigError(ValueError):
 RENAMED_SETTINGS: Mapping[str, str] = {"fast": "batched", "net_width": "width"}
 
 
-def current_names(values: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
-    """`values` with renamed settings under their current names (only where the config has them);
-    an old and a current name for the same setting together is a one-line ConfigError."""
+def current_names(values: Mapping[str, Any], fields: Collection[str] | None = None) -> dict[str, Any]:
+    """`values` with renamed settings under their current names (with `fields`: only where the
+    config has the new name and not the old); an old and a current name for the same setting
+    together is a one-line ConfigError."""
     out: dict[str, Any] = {}
     for key, value in values.items():
         new = RENAMED_SETTINGS.get(key)
-        if new is not None and key not in fields and new in fields:
+        if new is not None and (fields is None or (key not in fields and new in fields)):
             if new in values:
                 raise ConfigError(f"{key!r} is the old name of {new!r}; give only {new!r}")
             key = new

@@ -12,6 +12,8 @@ from dclab.methods import get_method, list_methods
 from dclab.nets import list_nets
 from dclab.presets import default_preset
 from dclab.runs.lock import describe_holder
+from dclab.runs.reader import split_metrics
+from dclab.runs.record import read_record
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
 from ui.state import CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, job_manager, live_job, open_run, user_errors
@@ -83,7 +85,7 @@ if run is None:
     st.error(f"run {run_id} no longer exists")
     st.stop()
 try:
-    run.read_run_config()
+    record = read_record(run)
 except ValueError as e:  # a cut or tampered config.json: say so; the Runs page can delete it
     st.error(str(e))
     st.stop()
@@ -113,28 +115,21 @@ c[3].caption(f"status when loaded: **{status}**")
 # ---- live view ------------------------------------------------------------------------------------
 def _disk_view():
     """(iteration, total, images, losses, evals, status, message) of a run with no job in this process."""
-    cfg, st_json = run.read_config(), run.read_status()
-    losses, evals = [], []
-    for r in run.read_metrics():
-        if r.get("kind") == "eval":
-            evals.append({"iteration": r["iteration"], "mean": r["mean"], "std": r["std"],
-                          "protocol_text": r.get("protocol_text", "")})
-        elif "loss" in r:
-            losses.append((int(r["iteration"]), float(r["loss"])))
+    st_json = run.read_status()
+    metrics = split_metrics(run.read_metrics())
     its = run.snapshot_iterations()
     try:
         images = run.load_snapshot(its[-1]) if its else None
     except ValueError as e:  # a cut or tampered snapshot
         st.error(str(e))
         images = None
-    total = st_json.get("total_iterations") or (cfg.get("config") or {}).get("iterations")
-    return (st_json.get("iteration", its[-1] if its else 0), total, images, losses, evals,
+    total = st_json.get("total_iterations") or record.iterations
+    return (st_json.get("iteration", its[-1] if its else 0), total, images, metrics.losses, metrics.evals,
             st_json.get("status", "unknown"), st_json.get("message", ""))
 
 
 def live_view() -> None:
-    cfg = run.read_config()
-    ds = cfg.get("dataset", {})
+    ds = record.dataset
     if job is not None:
         s = job.snapshot()
         iteration, total, images, losses, evals = s.iteration, s.total_iterations, s.images, s.losses, s.evals
@@ -151,7 +146,7 @@ def live_view() -> None:
         left, right = st.columns([1, 1])
         with left:
             if images is not None:
-                show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                show_grid(snapshot_grid(images, ds.mean, ds.std, record.ipc, ds.class_names),
                          caption=f"synthetic images at iteration {iteration} (one row per class)")
             else:
                 st.info("waiting for the first images…")
@@ -173,12 +168,11 @@ st.fragment(run_every=1.0 if job is not None and status in LIVE_JOB_STATUSES els
 st.subheader("Evolution")
 its = run.snapshot_iterations()
 if len(its) >= 1:
-    cfg = run.read_config()
-    ds = cfg.get("dataset", {})
+    ds = record.dataset
     pick = st.select_slider("snapshot (iteration)", options=its, value=its[-1], key="snapshot") if len(its) > 1 \
         else its[0]
     with user_errors():
-        show_grid(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+        show_grid(snapshot_grid(run.load_snapshot(pick), ds.mean, ds.std, record.ipc, ds.class_names),
                  caption=f"snapshot at iteration {pick}")
     if st.button("Build evolution GIF", key="build_gif"):
         from dclab.runs.export import evolution_gif_bytes

@@ -20,6 +20,7 @@ from dclab.errors import one_line, user_error_types
 from dclab.jobs import JobManager
 from dclab.jobs.eval_job import EvalBoard
 from dclab.runs import RunDir, RunNotFoundError
+from dclab.runs.record import read_record
 
 RUNS_ENV, MAX_JOBS_ENV = "DCLAB_RUNS", "DCLAB_MAX_JOBS"
 LIVE_JOB_STATUSES = ("queued", "running", "paused")
@@ -84,7 +85,7 @@ def readable_runs() -> list[RunDir]:
     out = []
     for run in all_runs():
         try:
-            run.read_run_config()
+            read_record(run)
         except ValueError:
             continue
         out.append(run)

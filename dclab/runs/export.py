@@ -15,6 +15,7 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle, denormalize
 from dclab.files import atomic_write, safe_name, save_torch
+from dclab.runs.record import read_record
 from dclab.runs.store import RunDir
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.grid import grid_image
@@ -122,12 +123,12 @@ def evolution_gif_bytes(run_dir: RunDir, max_frames: int = 60, frame_ms: int = 1
     its = run_dir.snapshot_iterations()
     if not its:
         raise ValueError(f"run {run_dir.run_id} has no snapshots yet")
-    cfg = run_dir.read_run_config()
-    ds, ipc = cfg["dataset"], cfg["ipc"]
+    record = read_record(run_dir)
+    ds, ipc = record.dataset, record.ipc
     if len(its) > max_frames:
         pos = torch.linspace(0, len(its) - 1, max_frames).round().long().unique().tolist()
         its = [its[p] for p in pos]
-    frames = [grid_image(denormalize(run_dir.load_snapshot(it).float(), ds["mean"], ds["std"]), ipc) for it in its]
+    frames = [grid_image(denormalize(run_dir.load_snapshot(it).float(), ds.mean, ds.std), ipc) for it in its]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
     return buf.getvalue()

@@ -125,18 +125,6 @@ class RunDir:
         """config.json as a dict; CorruptRunError when it is cut short or not a JSON object."""
         return read_json_object(self.path / "config.json", "config.json")
 
-    def read_run_config(self) -> dict[str, Any]:
-        """config.json checked for what reading the run's images needs (data set, IPC)."""
-        cfg = self.read_config()
-        ds = cfg.get("dataset")
-        if (not isinstance(ds, dict) or not isinstance(ds.get("name"), str)
-                or not isinstance(ds.get("class_names"), list) or not ds["class_names"]
-                or not isinstance(ds.get("mean"), list) or not isinstance(ds.get("std"), list)
-                or not isinstance(cfg.get("ipc"), int) or isinstance(cfg.get("ipc"), bool)):
-            raise CorruptRunError(f"{self.path / 'config.json'}: not a dclab run config "
-                                  f"(needs dataset name/class_names/mean/std and ipc)")
-        return cfg
-
     def write_status(self, status: str, message: str = "", **fields: Any) -> None:
         with STATUS_WRITE_LOCK:
             owner = owner_fields() if held_here(self.path) else {}
