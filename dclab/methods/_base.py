@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.device import prefers_batched, resolve_device
+from dclab.device import conv_layout, prefers_batched, resolve_device
 from dclab.nets import NETS, accepted_options, get_net
 from dclab.nets.layers import NORMS
 from dclab.presets import default_preset
@@ -181,8 +181,11 @@ class CondensationMethod(ABC):
         """A `batched` setting resolved: None = the device rule (`dclab.device.prefers_batched`)."""
         return batched if batched is not None else prefers_batched(self.device)
 
-    def new_net(self, **overrides: Any) -> nn.Module:
-        """A freshly initialised matching network, seeded from the method's generator."""
+    def new_net(self, device_layout: bool = False, **overrides: Any) -> nn.Module:
+        """A freshly initialised matching network, seeded from the method's generator.
+
+        device_layout: store it in the memory layout the device rule picks for convolution-heavy
+        passes (`dclab.device.conv_layout`), for methods whose step is forward passes only (DM)."""
         opts = {**self.config.net_options(), **overrides}
         net = get_net(
             self.config.net,
@@ -192,7 +195,8 @@ class CondensationMethod(ABC):
             seed=derive_seed(self.generator),
             **opts,
         )
-        return net.to(self.device)
+        net = net.to(self.device)
+        return net.to(memory_format=conv_layout(self.device)) if device_layout else net
 
     def synthetic_set(self) -> SyntheticSet:
         return SyntheticSet(

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 
 from dclab.augment.dsa import draw_siamese, resolve_dsa_strategy
 from dclab.config import setting
-from dclab.device import conv_layout
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods._matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
 from dclab.nets.layers import has_batchnorm
@@ -52,8 +51,7 @@ LARGE_IPC = 100  # from here on the authors use lr_img 10
 
 
 # Real images per forward: bounds memory (CIFAR-100 x 256 real images at width 128 would be 13 GB
-# of activations at once). On CPU smaller is faster still (cache): ConvNet-128 on 28x28, one thread,
-# 2560 images at once 7.8 s, chunks of 512 5.8 s; hence the per-class loop by default there.
+# of activations at once); timings of chunk sizes are in benchmarks/condense_speed.py.
 REAL_CHUNK = 512
 
 
@@ -133,7 +131,7 @@ class DM(CondensationMethod):
         """One iteration (MDC's hook): `subset` = n adds the loss of the prefix S[:n], the first
         `frozen` images per class get no gradient, `probe(net, real, syn)` sees the augmented batch."""
         k, n = self.data.num_classes, self.ipc
-        net = self.new_net().to(memory_format=conv_layout(self.device))
+        net = self.new_net(device_layout=True)
         net.train()
         net.requires_grad_(False)  # the embedding net is never trained
         real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
