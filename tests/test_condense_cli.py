@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from dclab.cli.main import main
-from dclab.cli.progress import ProgressBar, format_duration
+from dclab.cli.progress import ProgressBar
 from dclab.jobs import JobManager, RunSpec
 from dclab.methods import get_method, list_methods
 from dclab.runs import RunDir
@@ -37,7 +37,7 @@ def test_condense_writes_a_run_folder_that_evaluate_reads(tmp_path, capsys):
     assert "preset cpu" in out or "preset (none)" in out
     assert any(line.strip().startswith("batch_real") and "[set]" in line for line in lines)
     assert any(line.strip().startswith("iterations") and "[set]" in line for line in lines)
-    assert "it/s" in err and "ETA" in err and "6/6" in err
+    assert "it/s" in err and "6/6" in err and "loss" in err  # tqdm: count, rate, ETA, the loss
     assert run.read_status()["status"] == "finished" and run.has_final() and run.has_checkpoint()
     assert config["iterations"] == 6 and run.read_config()["seed"] == 1
 
@@ -163,10 +163,14 @@ def test_methods_unknown_name_is_a_user_error(capsys):
     assert capsys.readouterr().err.startswith("error: unknown method")
 
 
-def test_progress_bar_renders_rate_eta_and_suffix():
+def test_progress_bar_draws_count_suffix_and_lines_above_it():
     stream = io.StringIO()
     bar = ProgressBar(10, label="x", stream=stream)
-    assert bar.render(5, rate=1.25, suffix="loss 0.5") == f"x [{'#' * 14}{'.' * 14}] 5/10 1.25 it/s ETA 0:04 loss 0.5"
-    bar.update(10, rate=1.0, force=True)
-    assert "10/10" in stream.getvalue() and stream.getvalue().endswith("\n")  # not a tty: whole lines
-    assert format_duration(3725) == "1:02:05" and format_duration(None) == "?"
+    bar.update(5, suffix="loss 0.5", force=True)
+    assert "x:" in stream.getvalue() and "5/10" in stream.getvalue() and "loss 0.5" in stream.getvalue()
+    bar.write("eval at iteration 5: 80.00 %")
+    bar.callback(10, 10)
+    bar.close()
+    out = stream.getvalue()
+    assert "eval at iteration 5: 80.00 %\n" in out and "10/10" in out.split("eval at iteration 5")[1]
+    assert out.endswith("\n")

@@ -92,13 +92,13 @@ def follow(job: Job, stream: TextIO) -> None:
         try:
             job.wait(POLL_S)
             snap = job.snapshot()
-            stream.writelines(f"\neval at iteration {e['iteration']}: {100 * e['mean']:.2f} ± "
-                              f"{100 * e['std']:.2f} %  [{e['protocol_text']}]\n"
-                              for e in snap.evals[shown_evals:])
+            for e in snap.evals[shown_evals:]:
+                bar.write(f"eval at iteration {e['iteration']}: {100 * e['mean']:.2f} ± "
+                          f"{100 * e['std']:.2f} %  [{e['protocol_text']}]")
             shown_evals = len(snap.evals)
-            bar.update(snap.iteration, rate=snap.its_per_s, eta=snap.eta_s, suffix=_suffix(snap))
+            bar.update(snap.iteration, suffix=_suffix(snap))
         except KeyboardInterrupt:
-            stream.write("\nstopping after the current step (checkpoint and final set are kept)...\n")
+            bar.write("stopping after the current step (checkpoint and final set are kept)...")
             job.stop()
     snap = job.snapshot()
     bar.close(snap.iteration, suffix=_suffix(snap))

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
-from dclab.cli.progress import ProgressBar
+from dclab.cli.progress import progress_bar
 from dclab.eval.protocol import AUGMENTS
 
 NAME = "evaluate"
@@ -74,19 +72,6 @@ def load_target(args: argparse.Namespace):
     with progress_bar(f"{args.coreset} selection", args.json) as bar:
         return select_coreset(args.coreset, data, args.ipc, seed=args.seed, device=args.device,
                               progress=bar), data
-
-
-@contextlib.contextmanager
-def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A `progress(done, total)` callback drawing on stderr (None when quiet), line ended on exit."""
-    if quiet:
-        yield None
-        return
-    bar = ProgressBar(1, label)
-    try:
-        yield bar.callback
-    finally:
-        bar.close()
 
 
 def run(args: argparse.Namespace) -> int:
