@@ -196,3 +196,25 @@ def test_eval_board_stop_and_refuses_duplicate():
         board.submit("k", "slow", waits)
     board.shutdown(timeout=10)
     assert job.ended and job.snapshot().status == "stopped"
+
+
+def test_eval_board_queues_beyond_its_pool_and_a_stopped_queued_task_never_runs():
+    board = EvalBoard(max_tasks=1)
+    gate, ran = threading.Event(), []
+
+    def holds(progress, stop):
+        gate.wait(30)
+        return "first"
+
+    def second(progress, stop):
+        ran.append(True)
+        return "second"
+
+    first = board.submit("a", "first", holds)
+    queued = board.submit("b", "second", second)
+    assert queued.snapshot().status == "queued"
+    queued.stop()
+    gate.set()
+    assert first.wait(30) and first.snapshot().result == "first"
+    assert queued.wait(5) and queued.snapshot().status == "stopped" and ran == []
+    board.shutdown(timeout=10)

@@ -119,11 +119,11 @@ def task_panel(key: str, render_result) -> None:
     if job is None:
         return
     snap = job.snapshot()
-    if snap.status == "running":
+    if snap.status in ("queued", "running"):
         @st.fragment(run_every=1.0)
         def _live() -> None:
             s = job.snapshot()
-            if s.status != "running":
+            if s.status not in ("queued", "running"):
                 st.rerun()
             frac = s.done / s.total if s.total else 0.0
             st.progress(min(frac, 1.0), text=f"{s.label}: {progress_text(s.done, s.total, s.seconds)}")
