@@ -23,6 +23,7 @@ from dclab.eval.published import resolve_settings
 from dclab.methods import CondensationMethod, MethodConfig, get_method
 from dclab.nets import NETS
 from dclab.presets import DEFAULT_EVAL_PRESET, default_preset
+from dclab.runs.record import DatasetInfo
 
 SNAPSHOTS_PER_RUN = 50  # auto snapshot_every ≈ iterations / 50
 CHECKPOINTS_PER_RUN = 20  # auto checkpoint_every ≈ iterations / 20
@@ -113,11 +114,9 @@ class PreparedRun:
 
     def config_json(self) -> dict[str, Any]:
         """The run folder's config.json (see docs/ARCHITECTURE.md, jobs contract)."""
-        d = self.data
         return {
             "spec": self.spec.to_dict(),
-            "dataset": {"name": d.name, "mean": list(d.mean), "std": list(d.std),
-                        "class_names": list(d.class_names), "shape": list(d.shape)},
+            "dataset": DatasetInfo.of(self.data).to_json(),
             "method": self.method_class.name,
             "config": self.config.to_dict(),
             "preset": self.preset,

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle, denormalize
 from dclab.files import atomic_write, safe_name, save_torch
-from dclab.runs.record import read_record
+from dclab.runs.record import DatasetInfo, read_record
 from dclab.runs.store import RunDir
 from dclab.synthetic import SyntheticSet, class_major_labels
 from dclab.viz.grid import grid_image
@@ -78,6 +78,19 @@ def load_official_pt(path: str | Path, data: DatasetBundle) -> SyntheticSet:
         method="imported",
         config={"source": path.name},
     )
+
+
+def import_official_pt(path: str | Path, data: DatasetBundle, runs_root: str | Path) -> RunDir:
+    """A new finished run holding the official-format set at `path` (checked first by
+    `load_official_pt`: a bad file raises one line and writes nothing)."""
+    syn = load_official_pt(path, data)
+    run = RunDir.create(runs_root, f"imported_{data.name}_ipc{syn.ipc}")
+    run.write_config({"spec": None, "method": "imported", "config": syn.config, "ipc": syn.ipc, "seed": None,
+                      "device": "cpu", "dataset": DatasetInfo.of(data).to_json()})
+    run.save_snapshot(0, syn.images)
+    run.save_final(syn)
+    run.write_status("finished", f"imported from {Path(path).name}", iteration=0, total_iterations=0)
+    return run
 
 
 # ---- ImageFolder ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dclab.config import current_names
+from dclab.data.bundle import DatasetBundle
 from dclab.runs.store import CorruptRunError, RunDir
 
 
@@ -28,6 +29,15 @@ class DatasetInfo:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @classmethod
+    def of(cls, data: DatasetBundle) -> DatasetInfo:
+        return cls(data.name, tuple(data.class_names), tuple(data.mean), tuple(data.std), tuple(data.shape))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `dataset` block of config.json (written by `PreparedRun.config_json` and imports)."""
+        return {"name": self.name, "mean": list(self.mean), "std": list(self.std),
+                "class_names": list(self.class_names), "shape": None if self.shape is None else list(self.shape)}
 
 
 @dataclass(frozen=True)
