@@ -82,12 +82,12 @@ def test_multisize_finds_baselines_and_evaluates_every_prefix(runs):
     found = find_baselines(runs["mdc"], others)
     assert found.base == "dm" and found.c_candidates == (runs["c"].run_id,) and found.separate == {}
     assert set(found.ipc1) == {runs["b1"].run_id, runs["b2"].run_id}  # the dc run is not a dm baseline
-    plan = plan_subset_curves(runs["mdc"], baseline_c=runs["c"], ipc1=[runs["b1"], runs["b2"]],
-                              separate={1: runs["b1"]}, settings=QUICK, device="cpu")
+    plan = plan_subset_curves(runs["mdc"], baseline_c=runs["c"], ipc1=[runs["b1"]], separate={1: runs["b2"]},
+                              settings=QUICK, device="cpu")
     curves = plan.run()
     points = curves.points()
     assert [n for n, _, _ in points[MULTISIZE]] == [1, 2] == [n for n, _, _ in points[BASELINE_C]]
-    assert [n for n, _, _ in points[BASELINE_B]] == [1, 2] and [n for n, _, _ in points[BASELINE_A]] == [1]
+    assert [n for n, _, _ in points[BASELINE_B]] == [1] and [n for n, _, _ in points[BASELINE_A]] == [1]
     assert curves.gain_over_c is not None and "K=1, 2 ep" in curves.protocol_text
     with pytest.raises(ValueError, match="not an MDC run"):
         plan_subset_curves(runs["c"], settings=QUICK)
