@@ -19,13 +19,9 @@ def build(name, data, **overrides):
 
 
 def matching_inputs(method, data):
-    """Same recipe as DC._step: fresh net, (frozen BN), real batch, siamese augmentation."""
+    """The step's own recipe: a fresh net, then `DC.matching_inputs` (frozen BN, real batch, augmentation)."""
     net = method.new_net()
-    method._freeze_bn(net)
-    real = data.sample_per_class(method.real_batch, method.generator)
-    syn = method.images.view(data.num_classes, IPC, *data.shape)
-    real, syn = method._augment_pair(real, syn)
-    return net, real, syn
+    return (net, *method.matching_inputs(net))
 
 
 @pytest.mark.parametrize("name", ["dc", "dsa"])

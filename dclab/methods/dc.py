@@ -196,17 +196,14 @@ class DC(CondensationMethod):
                       probe: SubsetProbe | None = None) -> tuple[float, tuple[float, ...], dict[str, float]]:
         """One iteration (MDC's hook): `subset` = n adds the loss of the prefix S[:n], the first
         `frozen` images per class get no gradient, `probe(net, real, syn)` sees each augmented batch."""
-        k, n = self.data.num_classes, self.ipc
+        k = self.data.num_classes
         net = self.new_net()
         net.train()
         net_opt = torch.optim.SGD(net.parameters(), lr=self.config.lr_net)
         total = 0.0
         class_total = torch.zeros(k)
         for outer in range(self.outer_loop):
-            self._freeze_bn(net)
-            real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
-            syn = self.images.view(k, n, *self.data.shape)  # (k, N, C, H, W)
-            real, syn = self._augment_pair(real, syn)
+            real, syn = self.matching_inputs(net)
             if probe is not None:
                 probe(net, real, syn)
             losses = self.class_losses(net, real, syn, subset)  # (k,)
@@ -221,6 +218,15 @@ class DC(CondensationMethod):
                 self._train_net(net, net_opt)
         mean_class = (class_total / self.outer_loop).tolist()
         return total / self.outer_loop, tuple(mean_class), {}
+
+    def matching_inputs(self, net: nn.Module) -> tuple[Tensor, Tensor]:
+        """The inputs of one matching step on `net`: BatchNorm statistics set and frozen, a real batch
+        per class (k, B, C, H, W) and the synthetic images (k, N, C, H, W), through the same siamese
+        augmentation (DSA; none for DC). Draws from the method's generator, as the step does."""
+        self._freeze_bn(net)
+        real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
+        syn = self.images.view(self.data.num_classes, self.ipc, *self.data.shape)  # (k, N, C, H, W)
+        return self._augment_pair(real, syn)
 
     def _freeze_bn(self, net: nn.Module) -> None:
         """BatchNorm nets: statistics from `bn_real` real images per class, frozen (reference)."""
