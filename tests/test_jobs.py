@@ -127,17 +127,23 @@ def test_process_exit_stops_running_jobs_with_a_checkpoint(tmp_path):
     assert run.load_checkpoint()["iteration"] == status["iteration"] >= 2
 
 
-def test_stop_then_resume_ends_with_the_images_of_an_uninterrupted_run(manager):
-    n = 30
-    straight = manager.submit(spec(iterations=n, seed=3))
+def straight_and_stopped(manager, n: int, seed: int, checkpoint_every: int):
+    """A finished run of n iterations and the same run stopped after 3 or more (paused first, so the
+    stop lands mid-run for sure)."""
+    straight = manager.submit(spec(iterations=n, seed=seed))
     assert straight.wait(TIMEOUT) and straight.status == "finished"
-
-    job = manager.submit(spec(iterations=n, seed=3, checkpoint_every=7))
+    job = manager.submit(spec(iterations=n, seed=seed, checkpoint_every=checkpoint_every))
     wait_for(lambda: job.snapshot().iteration >= 3, what="3 iterations")
-    job.pause()  # pause first, so the stop lands mid-run for sure
+    job.pause()
     wait_for(lambda: job.status == "paused", what="paused")
     job.stop()
     assert job.wait(TIMEOUT) and job.status == "stopped"
+    return straight, job
+
+
+def test_stop_then_resume_ends_with_the_images_of_an_uninterrupted_run(manager):
+    n = 30
+    straight, job = straight_and_stopped(manager, n, seed=3, checkpoint_every=7)
     stopped_at = job.snapshot().iteration
     assert stopped_at < n
 
@@ -173,13 +179,7 @@ def test_resume_from_an_older_checkpoint_truncates_metrics_and_snapshots(manager
 
 def test_a_run_saved_with_old_setting_names_resumes_like_a_straight_run(manager):
     """config.json written before `net_width` became `width` and `fast` became `batched` still resumes."""
-    n = 10
-    straight = manager.submit(spec(iterations=n, seed=4))
-    assert straight.wait(TIMEOUT) and straight.status == "finished"
-    job = manager.submit(spec(iterations=n, seed=4, checkpoint_every=3))
-    wait_for(lambda: job.snapshot().iteration >= 3, what="3 iterations")
-    job.stop()
-    assert job.wait(TIMEOUT) and job.status == "stopped"
+    straight, job = straight_and_stopped(manager, 10, seed=4, checkpoint_every=3)
     path = job.run_dir.path / "config.json"
     cfg = json.loads(path.read_text())
     config = cfg["config"]

@@ -40,3 +40,10 @@ def open_runs(paths: list[str]):
     from dclab.runs.store import RunDir
 
     return [RunDir.open(p) for p in paths]
+
+
+def add_analysis_args(parser: argparse.ArgumentParser) -> None:
+    """What every analysis command takes besides its runs: data root, device and threads, --json."""
+    add_data_args(parser)
+    add_device_arg(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")

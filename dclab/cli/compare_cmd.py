@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from dclab.cli.common import add_data_args, add_device_arg, add_protocol_args, open_runs, protocol_settings
+from dclab.cli.common import add_analysis_args, add_protocol_args, open_runs, protocol_settings
 from dclab.cli.progress import progress_bar
 
 NAME = "compare"
@@ -14,9 +14,7 @@ HELP = "accuracy of two or more runs side by side, each with its protocol (publi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", help="run folders")
     add_protocol_args(parser, default="published")
-    add_data_args(parser)
-    add_device_arg(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    add_analysis_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from dclab.cli.common import add_data_args, add_device_arg, add_protocol_args, open_runs, protocol_settings
+from dclab.cli.common import add_analysis_args, add_protocol_args, open_runs, protocol_settings
 from dclab.cli.progress import progress_bar
 
 NAME = "multisize"
@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="baseline B's IPC-1 runs; default: none (found ones are listed in the JSON)")
     parser.add_argument("--sizes", help="comma-separated n to evaluate (default 1..N)")
     add_protocol_args(parser, default="quick")
-    add_data_args(parser)
-    add_device_arg(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    add_analysis_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:

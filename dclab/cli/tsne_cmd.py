@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from dclab.cli.common import add_data_args, add_device_arg, open_runs
+from dclab.cli.common import add_analysis_args, open_runs
 from dclab.cli.progress import progress_bar
 
 NAME = "tsne"
@@ -16,9 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feature-epochs", type=int, help="epochs of the real-data feature net (default: its own)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the real-point sample and of t-SNE")
     parser.add_argument("--points", action="store_true", help="with --json: also the 2-D points")
-    add_data_args(parser)
-    add_device_arg(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
+    add_analysis_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:

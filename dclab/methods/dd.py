@@ -255,10 +255,6 @@ class ReplayResult:
     def mean(self) -> float:
         return statistics.fmean(self.accs)
 
-    @property
-    def std(self) -> float:
-        return statistics.pstdev(self.accs) if len(self.accs) > 1 else 0.0
-
 
 def replay_accuracy(
     method_or_set: DD | SyntheticSet,
