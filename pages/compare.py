@@ -3,33 +3,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dclab.data import list_datasets, load_dataset
+from dclab.analysis.compare import plan_accuracy
+from dclab.analysis.feature_space import plan_feature_space
+from dclab.data import list_datasets
 from dclab.eval.protocol import PUBLISHED
-from dclab.eval.published import resolve_settings
 from dclab.jobs import RunSpec
-from dclab.methods import list_methods
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.record import read_record
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    readable_runs,
-    session_task_key,
-    show_grid,
-    task_panel,
-    user_errors,
-)
+from ui.state import eval_board, job_manager, open_run, readable_runs, session_task_key, user_errors
+from ui.widgets import protocol_settings, show_grid, task_panel
 
 st.title("Compare")
 manager = job_manager()
 
 # ---- one click: DC and DM from the same start ------------------------------------------------------
 with st.expander("Start DC and DM side by side (same data set, IPC, initial images and seed)"):
-    methods = list_methods()
-    missing = [m for m in ("dc", "dm") if m not in methods]
     c = st.columns(4)
     datasets = list_datasets()
     dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
@@ -37,9 +26,7 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
     ipc = c[1].number_input("IPC", 1, 50, 10, key="pair_ipc")
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="pair_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="pair_iterations")
-    if missing:
-        st.warning(f"method(s) {', '.join(missing)} not registered in this build yet")
-    elif st.button("Start DC and DM", key="start_pair", type="primary"):
+    if st.button("Start DC and DM", key="start_pair", type="primary"):
         with user_errors():
             ids = []
             for m in ("dc", "dm"):
@@ -70,9 +57,8 @@ def grids() -> None:
                 st.error(f"run {rid} no longer exists")
                 continue
             job = manager.get(rid)
-            cfg = run.read_config()
-            ds = cfg["dataset"]
-            st.markdown(f"**{cfg['method']}** · {ds['name']} · IPC {cfg['ipc']} · seed {cfg.get('seed')}")
+            record = read_record(run)
+            st.markdown(f"**{record.method}** · {record.dataset.name} · IPC {record.ipc} · seed {record.seed}")
             if job is not None:
                 s = job.snapshot()
                 images, where = s.images, f"{s.status}, iteration {s.iteration}/{s.total_iterations}"
@@ -85,8 +71,8 @@ def grids() -> None:
                     images = None
                 where = f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}"
             if images is not None:
-                show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
-                         caption=f"{rid} ({where})")
+                ds = record.dataset
+                show_grid(snapshot_grid(images, ds.mean, ds.std, record.ipc, ds.class_names), caption=f"{rid} ({where})")
 
 
 st.fragment(run_every=1.0 if live else None)(grids)()
@@ -99,32 +85,14 @@ st.caption("preset `published`: each run under its own method's published protoc
 key = session_task_key("compare_eval")  # per browser session
 if st.button("Evaluate", key="compare_evaluate"):
     with user_errors():
-        sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}
-        protocols = {rid: resolve_settings(settings, method=syn.method, dataset=syn.dataset, ipc=syn.ipc)
-                     for rid, syn in sets.items()}
-
-        def task(progress, stop):
-            from dclab.eval.evaluate import evaluate_synthetic
-
-            out, total = {}, sum(p.models for p in protocols.values())
-            done = 0
-            for rid, syn in sets.items():
-                data = load_dataset(syn.dataset)
-                protocol = protocols[rid]
-                out[rid] = evaluate_synthetic(syn, data, protocol, device="auto", stop=stop,
-                                              progress=lambda d, t, base=done: progress(base + d, total))
-                done += protocol.models
-                if stop.is_set():
-                    break
-            return out
-
-        eval_board().submit(key, "evaluation", task)
+        plan = plan_accuracy([open_run(rid) for rid in chosen], settings)
+        eval_board().submit(key, "evaluation", plan.run)
 
 
 def show_accuracy(results) -> None:
-    st.dataframe([{"run": rid, "method": r.method, "IPC": r.ipc,
-                   "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
-                   "protocol": r.protocol_text} for rid, r in results.items()], hide_index=True)
+    st.dataframe([{"run": r.run.run_id, "method": r.run.record.method, "IPC": r.run.record.ipc,
+                   "accuracy (%)": f"{100 * r.result.mean:.2f} ± {100 * r.result.std:.2f}",
+                   "protocol": r.result.protocol_text} for r in results], hide_index=True)
 
 
 task_panel(key, show_accuracy)
@@ -137,38 +105,15 @@ st.caption("Features: a ConvNet trained on the real training set (cached). t-SNE
 tkey = session_task_key("compare_tsne")  # per browser session
 if st.button("Compute t-SNE and coverage", key="tsne"):
     with user_errors():
-        sets = {rid: synthetic_from_run(open_run(rid)) for rid in chosen}
-        names = {s.dataset for s in sets.values()}
-        if len(names) > 1:
-            raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); choose runs of one")
-
-        def tsne_task(progress, stop):
-            from dclab.eval.feature_net import embed_all, trained_feature_net
-            from dclab.viz.coverage import coverage_metrics
-            from dclab.viz.tsne import tsne_real_vs_synthetic
-
-            data = load_dataset(names.pop())
-            progress(0, 3)
-            net = trained_feature_net(data, device="auto")
-            progress(1, 3)
-            real = embed_all(net, data.x_train).cpu()
-            syn = {rid: (embed_all(net, s.images).cpu(), s.labels) for rid, s in sets.items()}
-            coverage = {rid: coverage_metrics(real, f) for rid, (f, _) in syn.items()}
-            progress(2, 3)
-            emb = tsne_real_vs_synthetic(real, data.y_train, syn, seed=0)
-            progress(3, 3)
-            return emb, coverage, data.class_names
-
-        eval_board().submit(tkey, "t-SNE and coverage", tsne_task)
+        eval_board().submit(tkey, "t-SNE and coverage", plan_feature_space([open_run(rid) for rid in chosen]).run)
 
 
-def show_tsne(result) -> None:
-    emb, coverage, class_names = result
+def show_tsne(space) -> None:
     left, right = st.columns([3, 2])
-    left.plotly_chart(tsne_figure(emb, class_names), key="tsne_chart")
+    left.plotly_chart(tsne_figure(space.embedding, space.class_names), key="tsne_chart")
     right.dataframe([{"run": rid, "coverage (5-NN)": round(c.coverage, 3), "MMD²": round(c.mmd2, 4),
                       "synthetic points": c.num_synthetic, "real points": c.num_real}
-                     for rid, c in coverage.items()], hide_index=True)
+                     for rid, c in space.coverage.items()], hide_index=True)
 
 
 task_panel(tkey, show_tsne)

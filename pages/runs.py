@@ -9,17 +9,10 @@ from pathlib import Path
 import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
-from dclab.runs import RunDir
-from dclab.runs.export import (
-    evolution_gif_bytes,
-    grid_image,
-    imagefolder_zip_bytes,
-    load_official_pt,
-    save_official_pt,
-    run_images,
-)
-from dclab.viz.run_summary import summarize_run
-from pages.common import CURRENT_RUN, all_runs, job_manager, runs_root, user_errors
+from dclab.runs.export import evolution_gif_bytes, imagefolder_zip_bytes, import_official_pt, save_official_pt
+from dclab.runs.reader import run_images, summarize_run
+from dclab.viz.grid import grid_image
+from ui.state import CURRENT_RUN, all_runs, job_manager, runs_root, user_errors
 
 st.title("Runs")
 manager = job_manager()
@@ -36,15 +29,7 @@ with st.expander("Import a synthetic set (.pt, official DC format {'data': [[ima
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / Path(upload.name).name
                 path.write_bytes(upload.getvalue())
-                syn = load_official_pt(path, data)  # ValueError (one line) on a bad file: nothing written
-            run = RunDir.create(runs_root(), f"imported_{data.name}_ipc{syn.ipc}")
-            run.write_config({"spec": None, "method": "imported", "config": syn.config, "ipc": syn.ipc,
-                              "seed": None, "device": "cpu",
-                              "dataset": {"name": data.name, "mean": list(data.mean), "std": list(data.std),
-                                          "class_names": list(data.class_names), "shape": list(data.shape)}})
-            run.save_snapshot(0, syn.images)
-            run.save_final(syn)
-            run.write_status("finished", f"imported from {upload.name}", iteration=0, total_iterations=0)
+                run = import_official_pt(path, data, runs_root())  # one line on a bad file: nothing written
             st.success(f"imported as run {run.run_id}")
 
 runs = all_runs()

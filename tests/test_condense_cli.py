@@ -13,12 +13,14 @@ import pytest
 import torch
 
 from dclab.cli.main import main
-from dclab.cli.progress import ProgressBar, format_duration
+from dclab.cli.progress import ProgressBar
+from dclab.device import resolve_device
 from dclab.jobs import JobManager, RunSpec
 from dclab.methods import get_method, list_methods
+from dclab.presets import default_preset
 from dclab.runs import RunDir
 
-TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "net_width=16"]
+TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "width=16"]
 
 
 def condense(tmp_path: Path, *extra: str) -> list[str]:
@@ -34,10 +36,10 @@ def test_condense_writes_a_run_folder_that_evaluate_reads(tmp_path, capsys):
     config = run.read_config()["config"]
     for key in config:
         assert any(line.strip().startswith(key) for line in lines), key
-    assert "preset cpu" in out or "preset (none)" in out
+    assert f"preset {default_preset(resolve_device('auto'), get_method('dm').config_class)}" in out
     assert any(line.strip().startswith("batch_real") and "[set]" in line for line in lines)
     assert any(line.strip().startswith("iterations") and "[set]" in line for line in lines)
-    assert "it/s" in err and "ETA" in err and "6/6" in err
+    assert "it/s" in err and "6/6" in err and "loss" in err  # tqdm: count, rate, ETA, the loss
     assert run.read_status()["status"] == "finished" and run.has_final() and run.has_checkpoint()
     assert config["iterations"] == 6 and run.read_config()["seed"] == 1
 
@@ -132,7 +134,7 @@ def test_ctrl_c_stops_cleanly_keeping_checkpoint_and_final(tmp_path, capsys):
 
 def test_resume_continues_a_stopped_run_to_the_end(tmp_path, capsys):
     manager = JobManager(tmp_path / "runs")
-    job = manager.submit(RunSpec("digits", "dm", 2, iterations=8, overrides={"batch_real": "32", "net_width": "16"}))
+    job = manager.submit(RunSpec("digits", "dm", 2, iterations=8, overrides={"batch_real": "32", "width": "16"}))
     job.pause()  # takes effect before (or right after) the first step
     assert job.run_dir.path.is_dir()
     job.stop()
@@ -163,10 +165,14 @@ def test_methods_unknown_name_is_a_user_error(capsys):
     assert capsys.readouterr().err.startswith("error: unknown method")
 
 
-def test_progress_bar_renders_rate_eta_and_suffix():
+def test_progress_bar_draws_count_suffix_and_lines_above_it():
     stream = io.StringIO()
     bar = ProgressBar(10, label="x", stream=stream)
-    assert bar.render(5, rate=1.25, suffix="loss 0.5") == f"x [{'#' * 14}{'.' * 14}] 5/10 1.25 it/s ETA 0:04 loss 0.5"
-    bar.update(10, rate=1.0, force=True)
-    assert "10/10" in stream.getvalue() and stream.getvalue().endswith("\n")  # not a tty: whole lines
-    assert format_duration(3725) == "1:02:05" and format_duration(None) == "?"
+    bar.update(5, suffix="loss 0.5", force=True)
+    assert "x:" in stream.getvalue() and "5/10" in stream.getvalue() and "loss 0.5" in stream.getvalue()
+    bar.write("eval at iteration 5: 80.00 %")
+    bar.callback(10, 10)
+    bar.close()
+    out = stream.getvalue()
+    assert "eval at iteration 5: 80.00 %\n" in out and "10/10" in out.split("eval at iteration 5")[1]
+    assert out.endswith("\n")

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
-from dclab.cli.progress import ProgressBar
+from dclab.cli.progress import progress_bar
 from dclab.eval.protocol import AUGMENTS
 
 NAME = "evaluate"
@@ -53,14 +51,12 @@ def load_target(args: argparse.Namespace):
     if args.run_dir and args.coreset:
         raise ValueError("give either a run folder or --coreset, not both")
     if args.run_dir:
-        from dclab.runs.export import run_images
+        from dclab.runs.reader import run_dataset, run_images
+        from dclab.runs.record import read_record
         from dclab.runs.store import RunDir
 
         run = RunDir.open(args.run_dir)
-        cfg = run.read_run_config()
-        spec = cfg.get("spec") if isinstance(cfg.get("spec"), dict) else {}
-        root = args.data_root or spec.get("data_root")
-        data = load_dataset(args.dataset or cfg["dataset"]["name"], root=root)
+        data = run_dataset(read_record(run), args.dataset, args.data_root)
         synthetic, source = run_images(run)
         if not args.json:
             print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
@@ -78,25 +74,11 @@ def load_target(args: argparse.Namespace):
                               progress=bar), data
 
 
-@contextlib.contextmanager
-def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A `progress(done, total)` callback drawing on stderr (None when quiet), line ended on exit."""
-    if quiet:
-        yield None
-        return
-    bar = ProgressBar(1, label)
-    try:
-        yield bar.callback
-    finally:
-        bar.close()
-
-
 def run(args: argparse.Namespace) -> int:
     from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
-    from dclab.threads import apply_threads
-
     from dclab.eval.protocol import EvalProtocol
     from dclab.nets import NETS
+    from dclab.threads import apply_threads
 
     apply_threads(args.threads)
 

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def list_tables(as_json: bool) -> int:
-    from dclab.eval.published import resolve_protocol
     from dclab.eval.protocol import PUBLISHED as PRESET
+    from dclab.eval.published import resolve_protocol
     from dclab.reproduce import PUBLISHED
 
     rows = []
