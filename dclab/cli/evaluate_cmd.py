@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
+from dclab.distributed import is_rank0
 from dclab.eval.protocol import AUGMENTS
 
 NAME = "evaluate"
@@ -62,7 +63,7 @@ def load_target(args: argparse.Namespace):
         root = args.data_root or spec.get("data_root")
         data = load_dataset(args.dataset or cfg["dataset"]["name"], root=root)
         synthetic, source = run_images(run)
-        if not args.json:
+        if not args.json and is_rank0():
             print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
         return synthetic, data
     if not args.coreset:
@@ -81,7 +82,7 @@ def load_target(args: argparse.Namespace):
 @contextlib.contextmanager
 def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A `progress(done, total)` callback drawing on stderr (None when quiet), line ended on exit."""
-    if quiet:
+    if quiet or not is_rank0():  # torchrun: rank 0 draws
         yield None
         return
     bar = ProgressBar(1, label)
@@ -114,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if nets:
         with progress_bar("cross-architecture", args.json) as bar:
             cross = evaluate_cross_arch(synthetic, data, protocol, nets, device=args.device, progress=bar)
+    if not is_rank0():  # torchrun: the other ranks trained their share of the nets; rank 0 reports
+        return 0
     if args.json:
         out = result.to_dict()
         if cross:

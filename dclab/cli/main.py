@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import NoReturn
 
+from dclab.distributed.collectives import RankLostError
+
 USER_ERROR_EXIT = 2
 
 
@@ -71,6 +73,9 @@ def guarded(entry: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except RankLostError as e:  # torchrun: another rank died; the run folder says what was kept
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,5 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     retain_freed_memory()  # freed activations stay in the process for the next step (dclab/allocator.py)
-    return guarded(lambda: args._run(args))
+    return guarded(lambda: _run_in_world(args))
+
+
+def _run_in_world(args: argparse.Namespace) -> int:
+    """The command, inside torchrun's process group when launched by torchrun (else as it is)."""
+    from dclab.distributed import world_session
+
+    with world_session(getattr(args, "device", "auto")):
+        return int(args._run(args) or 0)
 

@@ -176,6 +176,11 @@ class DC(CondensationMethod):
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
         self.has_bn = False
 
+    @classmethod
+    def splits_classes(cls, config: MethodConfig) -> bool:
+        """Per-class gradients are independent (BatchNorm statistics are frozen before matching)."""
+        return True
+
     # ---- hooks for DSA ---------------------------------------------------------
     def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:
         """Transform applied identically to the real and synthetic batch of each class (DSA)."""
@@ -212,13 +217,15 @@ class DC(CondensationMethod):
             real, syn = self._augment_pair(real, syn)
             if probe is not None:
                 probe(net, real, syn)
-            losses = self.class_losses(net, real, syn, subset)  # (k,)
+            losses = self.class_losses(net, *self.shard.own(real, syn), subset)  # this rank's classes
             loss = losses.sum()
             self.optimizer.zero_grad(set_to_none=False)
             loss.backward()
+            self.shard.reduce_grad(self.images)  # torchrun: every class's gradient, summed over ranks
             freeze_prefix_(self.images, k, frozen)
             self.optimizer.step()
-            total += loss.item()
+            losses = self.shard.all_classes(losses)  # (k,)
+            total += float(losses.sum())
             class_total += losses.detach().cpu()
             if outer < self.outer_loop - 1:
                 self._train_net(net, net_opt)
