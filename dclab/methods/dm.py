@@ -161,4 +161,4 @@ class DM(CondensationMethod):
         freeze_prefix_(self.images, k, frozen)
         self.optimizer.step()
         class_losses = self.shard.all_classes(class_losses)
-        return float(class_losses.sum()), tuple(class_losses.detach().cpu().tolist()), {}
+        return float(class_losses.detach().sum()), tuple(class_losses.detach().cpu().tolist()), {}
