@@ -16,7 +16,7 @@ from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
 from dclab.config import ConfigError
 from dclab.device import describe_device
-from dclab.distributed import is_rank0, share_from_rank0
+from dclab.distributed import active_world, is_rank0, share_from_rank0
 from dclab.eval.protocol import PUBLISHED, EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
 from dclab.jobs.follower import follow_rank0
@@ -95,6 +95,10 @@ def describe_run(prepared: PreparedRun) -> str:
     lines.append(f"  snapshots every {prepared.snapshot_every} it, checkpoint every {prepared.checkpoint_every} it")
     if s.eval_every:
         lines.append(f"  evaluation every {s.eval_every} it: {prepared.protocol.describe()}")
+    world = active_world()
+    if world is not None:
+        lines.append(f"  torchrun: {world.size} ranks ({world.backend}), each computes the losses of its block "
+                     f"of classes; rank 0 writes the run folder")
     return "\n".join(lines)
 
 
