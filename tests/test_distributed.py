@@ -30,7 +30,8 @@ from dclab.runs import RunDir
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 150  # per launch: generous for 2 loaded cores, finite so a hang fails
 DIGITS_IMAGE_BYTES = 1 * 8 * 8 * 4  # one float32 digits image
-DM_ARGS = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--device", "cpu"]
+DM_ARGS = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--device", "cpu", "--set", "batch_real=16"]
+LONG_RUN = 60  # iterations of the runs stopped or killed midway (a checkpoint every 3)
 
 
 def _env() -> dict[str, str]:
@@ -139,17 +140,20 @@ def test_evaluation_of_four_nets_over_two_ranks_matches_one_process(capsys: pyte
 
 
 def test_stopped_two_rank_run_resumes_to_the_uninterrupted_images(tmp_path: Path) -> None:
-    proc = subprocess.Popen(_torchrun_cmd("condense", *DM_ARGS, "--iterations", "120", "--out", str(tmp_path)),
+    proc = subprocess.Popen(_torchrun_cmd("condense", *DM_ARGS, "--iterations", str(LONG_RUN), "--out", str(tmp_path)),
                             cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        run = wait_for_iteration(tmp_path, proc, 12)
+        run = wait_for_iteration(tmp_path, proc, 6)
+        # a normal live run for the app: listed, 'running' (rank 0 holds the lock), rank 0 beats
+        assert RunDir.list(tmp_path) == [run] and run.status() == "running"
+        assert run.read_status()["owner_pid"] == worker_pid(proc.pid, rank=0)
         proc.send_signal(signal.SIGTERM)  # torchrun passes it to both ranks; they agree on the step to stop
         proc.communicate(timeout=TIMEOUT_S)
     finally:
         proc.kill()
     status = run.read_status()
     assert status["status"] == "stopped", status
-    assert 12 <= run.load_checkpoint()["iteration"] < 120
+    assert 6 <= run.load_checkpoint()["iteration"] < LONG_RUN
     res = torchrun("condense", "--resume", str(run.path))
     assert res.returncode == 0, res.stderr[-3000:]
     assert run.read_status()["status"] == "finished"
@@ -157,10 +161,10 @@ def test_stopped_two_rank_run_resumes_to_the_uninterrupted_images(tmp_path: Path
 
 
 def test_dead_rank_fails_the_run_clearly_and_leaves_a_resumable_checkpoint(tmp_path: Path) -> None:
-    proc = subprocess.Popen(_torchrun_cmd("condense", *DM_ARGS, "--iterations", "120", "--out", str(tmp_path)),
+    proc = subprocess.Popen(_torchrun_cmd("condense", *DM_ARGS, "--iterations", str(LONG_RUN), "--out", str(tmp_path)),
                             cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        run = wait_for_iteration(tmp_path, proc, 12)
+        run = wait_for_iteration(tmp_path, proc, 6)
         os.kill(worker_pid(proc.pid, rank=1), signal.SIGKILL)
         proc.communicate(timeout=TIMEOUT_S)  # ends (rank 0's collective fails), does not hang
     finally:
@@ -169,7 +173,7 @@ def test_dead_rank_fails_the_run_clearly_and_leaves_a_resumable_checkpoint(tmp_p
     status = run.read_status()
     assert status["status"] == "failed" and "another rank died" in status["message"], status
     assert run.status() == "failed"  # not 'running' for ever
-    assert run.load_checkpoint()["iteration"] >= 6  # checkpoints every 6 iterations
+    assert run.load_checkpoint()["iteration"] >= 3  # checkpoints every 3 iterations
     job = JobManager(tmp_path).resume(run.path)  # resumed by ONE process: N changes from 2 to 1
     assert job.wait(TIMEOUT_S) and job.status == "finished", job.message
     assert torch.equal(run.load_final().images, one_process_images(run))
