@@ -115,14 +115,24 @@ def test_dm_two_ranks_give_the_images_of_one_process(tmp_path: Path, fast: str) 
     assert "torchrun: 2 ranks (gloo)" in res.stdout
 
 
-def test_dc_two_ranks_give_the_images_of_one_process(tmp_path: Path) -> None:
-    """DC: the classes' gradients split, the inner training of the net on the whole synthetic set
-    runs on every rank on the same (summed-gradient) images."""
-    res = torchrun("condense", "--dataset", "digits", "--method", "dc", "--ipc", "2", "--device", "cpu",
-                   "--iterations", "2", "--set", "outer_loop=2", "--set", "inner_loop=2", "--out", str(tmp_path))
+SPLIT_RUNS = {
+    # DC: the classes' gradients split; the inner training of the net on the whole synthetic set runs
+    # on every rank, on the same (summed-gradient) images
+    "dc": ["--method", "dc", "--ipc", "2", "--iterations", "2", "--set", "outer_loop=2", "--set", "inner_loop=2"],
+    # MDC on DM: the selection signal F(n) is measured over all classes on every rank
+    "mdc": ["--method", "mdc", "--preset", "cpu_dm", "--ipc", "3", "--iterations", "5", "--set", "delta_t=2",
+            "--set", "batch_real=16"],
+}
+
+
+@pytest.mark.parametrize("method", sorted(SPLIT_RUNS))
+def test_dc_and_mdc_two_ranks_give_the_images_of_one_process(tmp_path: Path, method: str) -> None:
+    res = torchrun("condense", "--dataset", "digits", "--device", "cpu", *SPLIT_RUNS[method], "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     run = run_folder(tmp_path)
     assert torch.equal(run.load_final().images, one_process_images(run))
+    if method == "mdc":  # the subset selection happened, identically (its record is rank 0's)
+        assert [r["selected"] for r in run.read_metrics() if "selected" in r][:1] == [1.0]
 
 
 def test_evaluation_of_four_nets_over_two_ranks_matches_one_process(capsys: pytest.CaptureFixture) -> None:

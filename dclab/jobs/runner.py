@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import torch
 
-from dclab.distributed import agree_any, share_from_rank0, status_fields
+from dclab.distributed import active_world, agree_any, share_from_rank0, status_fields
 from dclab.distributed.collectives import comm_totals
 from dclab.eval.result import EvalResult
 from dclab.jobs.follower import announce_run
@@ -190,7 +190,7 @@ class _Loop:
     def _comm_record(self) -> dict[str, int]:
         """Bytes handed to collectives since the last record (torchrun only; nothing in one process)."""
         spent, self._comm_mark = comm_totals() - self._comm_mark, comm_totals()
-        return {"comm_bytes": spent.bytes, "comm_calls": spent.calls} if status_fields() else {}
+        return {"comm_bytes": spent.bytes, "comm_calls": spent.calls} if active_world() is not None else {}
 
     def _pause(self) -> None:
         method = self.method
