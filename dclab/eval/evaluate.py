@@ -20,7 +20,7 @@ from dclab.augment.dc import DC_STRATEGIES, dc_augment
 from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
-from dclab.distributed.shard import gather_by_index, my_share
+from dclab.distributed import active_world, gather_by_index, my_share
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
@@ -202,6 +202,8 @@ def _evaluate(
     extra: dict[str, Any] = {"vectorized": vectorized, "device": str(dev)}
     if dev.type == "cpu":
         extra["threads"] = threads_in_use()
+    if active_world() is not None:  # torchrun: the nets were spread over the ranks
+        extra["ranks"] = active_world().size
     if net_options:
         extra["net_options"] = dict(net_options)
     if stopped:
