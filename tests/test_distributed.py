@@ -5,8 +5,8 @@ Each test launches `python -m torch.distributed.run --standalone --nproc-per-nod
 run computed here in one process (no process group). Class sharding keeps every random draw of a
 single process (all ranks draw for all classes; each computes the losses of its own classes), so
 with the per-class loop (the CPU default) the images are bit-identical: a class's gradient is
-summed with exact zeros from the other ranks. The batched path (`fast`, the GPU default) splits
-the batch differently, so there the test allows float rounding (atol 1e-5).
+summed with exact zeros from the other ranks. The batched path (`batched`, the GPU default) splits
+the batches differently, so there the test allows float rounding (atol 1e-5).
 Every subprocess has a timeout: a hang fails the test instead of blocking CI.
 """
 from __future__ import annotations
@@ -92,14 +92,14 @@ def worker_pid(agent_pid: int, rank: int) -> int:
     raise AssertionError(f"no worker with RANK={rank} under pid {agent_pid}")
 
 
-@pytest.mark.parametrize("fast", ["false", "true"])
-def test_dm_two_ranks_give_the_images_of_one_process(tmp_path: Path, fast: str) -> None:
-    res = torchrun("condense", *DM_ARGS, "--iterations", "6", "--set", f"fast={fast}", "--out", str(tmp_path))
+@pytest.mark.parametrize("batched", ["false", "true"])
+def test_dm_two_ranks_give_the_images_of_one_process(tmp_path: Path, batched: str) -> None:
+    res = torchrun("condense", *DM_ARGS, "--iterations", "6", "--set", f"batched={batched}", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     run = run_folder(tmp_path)
     final = run.load_final().images
     expected = one_process_images(run)
-    if fast == "false":  # per-class loop: the same ops on the same numbers, gradients + exact zeros
+    if batched == "false":  # per-class loop: the same ops on the same numbers, gradients + exact zeros
         assert torch.equal(final, expected)
     else:
         torch.testing.assert_close(final, expected, atol=1e-5, rtol=1e-5)

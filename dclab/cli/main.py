@@ -9,13 +9,11 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from dclab.distributed.collectives import RankLostError
-
-USER_ERROR_EXIT = 2
+from dclab.errors import USER_ERROR_EXIT, guarded, one_line
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -23,16 +21,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(USER_ERROR_EXIT, f"error: {message} (see {self.prog} --help)\n")
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    from dclab.config import ConfigError
-    from dclab.data.errors import DatasetUnavailableError
-    from dclab.registry import UnknownNameError
-    from dclab.runs.store import RunNotFoundError
-
-    # OSError: an --out that is a file, unwritable, a name too long, a full disk: the user's to fix
-    return (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError, OSError)
 
 
 def discover_commands() -> list[ModuleType]:
@@ -55,29 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename and exc.strerror:
-        text = f"{exc.strerror}: {exc.filename}"
-    return " ".join(text.split())
-
-
-def guarded(entry: Callable[[], int | None]) -> int:
-    """Run a command's body: a user error prints one line and exits 2, never a traceback.
-    (Benchmark scripts use it too.)"""
-    try:
-        return int(entry() or 0)
-    except user_error_types() as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return USER_ERROR_EXIT
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    except RankLostError as e:  # torchrun: another rank died; the run folder says what was kept
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return 1
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from dclab.allocator import retain_freed_memory
 
@@ -88,8 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_in_world(args: argparse.Namespace) -> int:
     """The command, inside torchrun's process group when launched by torchrun (else as it is)."""
-    from dclab.distributed import world_session
+    from dclab.distributed import RankLostError, world_session
 
     with world_session(getattr(args, "device", "auto")):
-        return int(args._run(args) or 0)
+        try:
+            return int(args._run(args) or 0)
+        except RankLostError as e:  # another rank died: one line, exit 1 (the run folder keeps its checkpoint)
+            print(f"error: {one_line(e)}", file=sys.stderr)
+            return 1
 

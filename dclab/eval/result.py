@@ -47,15 +47,3 @@ class EvalResult:
             "seconds": self.seconds,
             **({"extra": self.extra} if self.extra else {}),
         }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EvalResult:
-        return cls(
-            accs=tuple(d["accs"]),
-            protocol=EvalProtocol(**d["protocol"]),
-            dataset=d["dataset"],
-            method=d["method"],
-            ipc=int(d["ipc"]),
-            seconds=float(d["seconds"]),
-            extra=dict(d.get("extra", {})),
-        )
