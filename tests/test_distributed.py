@@ -156,7 +156,8 @@ def test_stopped_two_rank_run_resumes_to_the_uninterrupted_images(tmp_path: Path
         run = wait_for_iteration(tmp_path, proc, 6)
         # a normal live run for the app: listed, 'running' (rank 0 holds the lock), rank 0 beats
         assert RunDir.list(tmp_path) == [run] and run.status() == "running"
-        assert run.read_status()["owner_pid"] == worker_pid(proc.pid, rank=0)
+        status = run.read_status()
+        assert status["owner_pid"] == worker_pid(proc.pid, rank=0) and time.time() - status["heartbeat"] < 30
         proc.send_signal(signal.SIGTERM)  # torchrun passes it to both ranks; they agree on the step to stop
         proc.communicate(timeout=TIMEOUT_S)
     finally:
