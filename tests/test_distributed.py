@@ -196,3 +196,22 @@ def test_a_method_that_cannot_split_classes_is_refused_in_one_line(tmp_path: Pat
     assert res.returncode != 0
     assert "error: kip does not run on several ranks (torchrun)" in res.stderr
     assert not any(tmp_path.iterdir())  # refused before a run folder was made
+
+
+def test_backend_follows_the_device_and_no_group_is_made_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dclab.distributed import class_shard, my_share, world_session
+    from dclab.distributed.world import backend_for, collective_timeout_s, launched_by_torchrun
+
+    assert backend_for(torch.device("cuda", 0)) == "nccl" and backend_for(torch.device("cpu")) == "gloo"
+    assert launched_by_torchrun({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
+    assert not launched_by_torchrun({"RANK": "0"})
+    assert collective_timeout_s({"DCLAB_COLLECTIVE_TIMEOUT": "7.5"}) == 7.5
+    with pytest.raises(ValueError, match="DCLAB_COLLECTIVE_TIMEOUT"):
+        collective_timeout_s({"DCLAB_COLLECTIVE_TIMEOUT": "soon"})
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    with world_session("cpu") as world:
+        assert world is None and not torch.distributed.is_initialized()
+        assert my_share(4) == [0, 1, 2, 3]
+        shard = class_shard(10, "kip", supported=False)  # one process: every method, every class
+        assert (shard.start, shard.stop, shard.split) == (0, 10, False)
