@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 
 
-def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    """Turn 'auto' / 'cpu' / 'cuda' / 'cuda:1' / 'mps' into a torch.device, checking it exists."""
+def _named_device(name: str | torch.device | None) -> torch.device:
+    """The device a name means, checked to exist (helper of resolve_device)."""
     if isinstance(name, torch.device):
         return name
     if name in (None, "", "auto"):
@@ -20,6 +20,15 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device {name!r} was asked for but MPS is not available here")
     return device
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """Turn 'auto' / 'cpu' / 'cuda' / 'cuda:1' / 'mps' into a torch.device, checking it exists.
+
+    Under torchrun with NCCL, a plain 'cuda' is this rank's GPU (cuda:LOCAL_RANK)."""
+    from dclab.distributed.world import local_device  # helper module, no cycle at import time
+
+    return local_device(_named_device(name))
 
 
 def describe_device(device: torch.device) -> str:

@@ -16,9 +16,12 @@ from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
 from dclab.config import parse_assignments
 from dclab.device import describe_device
+from dclab.distributed import active_world, is_rank0, share_from_rank0
 from dclab.eval.protocol import PUBLISHED, EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
-from dclab.runs import DEFAULT_RUNS_ROOT
+from dclab.jobs.follower import follow_rank0
+from dclab.jobs.runner import RunControl
+from dclab.runs import DEFAULT_RUNS_ROOT, synthetic_from_dict, synthetic_to_dict
 from dclab.threads import apply_threads
 
 NAME = "condense"
@@ -81,6 +84,10 @@ def describe_run(prepared: PreparedRun) -> str:
     lines.append(f"  snapshots every {prepared.snapshot_every} it, checkpoint every {prepared.checkpoint_every} it")
     if s.eval_every:
         lines.append(f"  evaluation every {s.eval_every} it: {prepared.protocol.describe()}")
+    world = active_world()
+    if world is not None:
+        lines.append(f"  torchrun: {world.size} ranks ({world.backend}), each computes the losses of its block "
+                     f"of classes; rank 0 writes the run folder")
     return "\n".join(lines)
 
 
@@ -116,9 +123,11 @@ def evaluate_final(job: Job, stream: TextIO) -> dict[str, Any]:
     prepared, run_dir = job.prepared, job.run_dir
     synthetic = run_dir.load_final()
     iteration = job.snapshot().iteration
-    for rec in reversed(run_dir.read_metrics()):
-        if rec.get("kind") == "eval" and int(rec["iteration"]) == iteration:
-            return rec
+    reused = next((rec for rec in reversed(run_dir.read_metrics())
+                   if rec.get("kind") == "eval" and int(rec["iteration"]) == iteration), None)
+    share_from_rank0(None if reused else synthetic_to_dict(synthetic))  # torchrun: ranks > 0 evaluate too
+    if reused is not None:
+        return reused
     bar = ProgressBar(prepared.protocol.models, label="evaluate", stream=stream)
     result = evaluate_synthetic(synthetic, prepared.data, prepared.protocol, device=prepared.device,
                                 progress=bar.callback)
@@ -144,8 +153,27 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops like Ctrl-C: checkpoint, final set, status "stopped"
 
 
+def run_other_rank(args: argparse.Namespace) -> int:
+    """torchrun, rank > 0: run rank 0's condensation (and its evaluation) alongside it, quietly."""
+    from dclab.eval.evaluate import evaluate_synthetic
+
+    control = RunControl()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stop after the step, together with rank 0
+        signal.signal(sig, lambda signum, frame: control.stop())
+    prepared, outcome = follow_rank0(control)
+    if outcome.status == "failed":
+        return 1
+    if args.eval:
+        final = share_from_rank0(None)  # rank 0's final set, or None when it reuses an evaluation
+        if final is not None:
+            evaluate_synthetic(synthetic_from_dict(final), prepared.data, prepared.protocol, device=prepared.device)
+    return 0 if outcome.status == "finished" else EXIT_STOPPED
+
+
 def run(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
+    if not is_rank0():
+        return run_other_rank(args)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)
     manager = JobManager(args.out)

@@ -58,7 +58,7 @@ def load_target(args: argparse.Namespace):
         run = RunDir.open(args.run_dir)
         data = run_dataset(read_record(run), args.dataset, args.data_root)
         synthetic, source = run_images(run)
-        if not args.json:
+        if not args.json and is_rank0():
             print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
         return synthetic, data
     if not args.coreset:
@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if nets:
         with progress_bar("cross-architecture", args.json) as bar:
             cross = evaluate_cross_arch(synthetic, data, protocol, nets, device=args.device, progress=bar)
+    if not is_rank0():  # torchrun: the other ranks trained their share of the nets; rank 0 reports
+        return 0
     if args.json:
         out = result.to_dict()
         if cross:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sys
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from dclab.errors import USER_ERROR_EXIT, guarded
+from dclab.errors import USER_ERROR_EXIT, guarded, one_line
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,5 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     retain_freed_memory()  # freed activations stay in the process for the next step (dclab/allocator.py)
-    return guarded(lambda: args._run(args))
+    return guarded(lambda: _run_in_world(args))
+
+
+def _run_in_world(args: argparse.Namespace) -> int:
+    """The command, inside torchrun's process group when launched by torchrun (else as it is)."""
+    from dclab.distributed import RankLostError, world_session
+
+    with world_session(getattr(args, "device", "auto")):
+        try:
+            return int(args._run(args) or 0)
+        except RankLostError as e:  # another rank died: one line, exit 1 (the run folder keeps its checkpoint)
+            print(f"error: {one_line(e)}", file=sys.stderr)
+            return 1
 

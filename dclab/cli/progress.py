@@ -13,6 +13,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from dclab.distributed import is_rank0
 from dclab.progress import Progress
 
 TTY_REFRESH_S = 0.1
@@ -65,8 +66,9 @@ class ProgressBar:
 
 @contextlib.contextmanager
 def progress_bar(label: str, quiet: bool = False) -> Iterator[Progress | None]:
-    """A `progress(done, total)` callback drawing on stderr (None when quiet: --json), closed on exit."""
-    if quiet:
+    """A `progress(done, total)` callback drawing on stderr (None when quiet: --json, or not rank 0 under
+    torchrun), closed on exit."""
+    if quiet or not is_rank0():
         yield None
         return
     bar = ProgressBar(1, label)

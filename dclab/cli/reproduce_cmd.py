@@ -6,6 +6,7 @@ import json
 import sys
 
 from dclab.cli.common import add_data_args, add_device_arg
+from dclab.distributed import is_rank0
 
 NAME = "reproduce"
 HELP = "published accuracy tables; condense + evaluate one entry under its published protocol"
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     bars: dict[str, ProgressBar] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        if args.json:
+        if args.json or not is_rank0():  # torchrun: rank 0 draws
             return
         if stage not in bars:
             for bar in bars.values():
@@ -69,12 +70,14 @@ def run(args: argparse.Namespace) -> int:
             bars[stage] = ProgressBar(total, label=stage)
         bars[stage].update(done)
 
-    if not args.json:
+    if not args.json and is_rank0():
         print(f"{args.budget} budget: {BUDGET_TEXT[args.budget]}", flush=True)
     result = reproduce(args.method, args.dataset, args.ipc, budget=args.budget, data_root=args.data_root,
                        seed=args.seed, device=args.device, iterations=args.iterations, progress=progress)
     for bar in bars.values():
         bar.close()
+    if not is_rank0():  # torchrun: the other ranks computed their share; rank 0 writes and prints
+        return 0
     append_result(args.results, result)
     if args.json:
         print(json.dumps(result.to_dict()))

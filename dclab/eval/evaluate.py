@@ -19,6 +19,7 @@ from dclab.augment.dc import DC_STRATEGIES, dc_augment
 from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
+from dclab.distributed import active_world, gather_by_index, my_share
 from dclab.eval.batched import can_batch, test_accuracies_batched, train_classifiers_batched
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
@@ -140,11 +141,13 @@ def _evaluate(
     strategy = resolve_dsa_strategy(protocol.dsa_strategy, data.name) if protocol.augment == "dsa" else None
     lr = training_lr(synthetic, protocol)
 
-    k_models, epochs = protocol.models, protocol.epochs
-    gens = [model_generator(protocol.seed, i) for i in range(k_models)]
+    mine = my_share(protocol.models)  # torchrun: this rank's nets (every one in a single process)
+    k_models, epochs = len(mine), protocol.epochs
+    gens = [model_generator(protocol.seed, i) for i in mine]  # net i's stream never depends on the rank
     nets = [build_eval_net(data, protocol, derive_seed(g), pass_norm=pass_norm,
                            net_options=net_options).to(dev) for g in gens]
-    protocol = replace(protocol, norm=infer_norm(nets[0]))  # state the norm actually trained
+    norm_net = nets[0] if nets else build_eval_net(data, protocol, 0, pass_norm=pass_norm, net_options=net_options)
+    protocol = replace(protocol, norm=infer_norm(norm_net))  # state the norm actually trained
     augments: list[Augment] | None = None
     if strategy is not None:
         augments = [_dsa(strategy, g) for g in gens]
@@ -182,9 +185,12 @@ def _evaluate(
                 break
     if not stopped:
         report(total, total)
+    accs = gather_by_index(mine, accs)  # torchrun: every rank's accuracies, in net order
     extra: dict[str, Any] = {"batched": batched, "device": str(dev)}
     if dev.type == "cpu":
         extra["threads"] = threads_in_use()
+    if active_world() is not None:  # torchrun: the nets were spread over the ranks
+        extra["ranks"] = active_world().size
     if net_options:
         extra["net_options"] = dict(net_options)
     if stopped:

@@ -17,7 +17,10 @@ from typing import Any, Protocol
 
 import torch
 
+from dclab.distributed import active_world, agree_any, share_from_rank0, status_fields
+from dclab.distributed.collectives import comm_totals
 from dclab.eval.result import EvalResult
+from dclab.jobs.follower import announce_run
 from dclab.jobs.spec import PreparedRun
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
@@ -101,12 +104,13 @@ class _Loop:
         self.control = control
         self.listener = listener
         self.method: CondensationMethod | None = None
+        self._comm_mark = comm_totals()  # bytes of collectives so far (torchrun), for per-step records
 
     # ---- status ----------------------------------------------------------------
     def _status(self, status: str, message: str = "") -> None:
         it = self.method.iteration if self.method is not None else 0
         self.run_dir.write_status(status, message, iteration=it, total_iterations=self.p.total_iterations,
-                                  threads=threads_in_use())
+                                  threads=threads_in_use(), **status_fields())
         if self.listener is not None:
             self.listener.on_status(status, message, self.method)
 
@@ -117,6 +121,7 @@ class _Loop:
     # ---- the loop --------------------------------------------------------------
     def run(self, resume: bool) -> RunOutcome:
         try:
+            announce_run(self.p, resume)  # torchrun: the other ranks run what rank 0 runs
             self.method = method = self.p.build_method()
             history = self._restore() if resume else []
             if self.listener is not None:
@@ -126,7 +131,7 @@ class _Loop:
                 self.run_dir.save_snapshot(0, method.images)
                 self.run_dir.save_checkpoint(method.state_dict())  # a crash can resume from 0
             while not method.done:
-                if self.control.stop_requested:
+                if agree_any(self.control.stop_requested):  # torchrun: all ranks stop at the same step
                     break
                 if self.control.pause_requested:
                     self._pause()
@@ -142,8 +147,10 @@ class _Loop:
         """Load the checkpoint (if any) and drop metrics/snapshots written after it."""
         method = self.method
         assert method is not None
-        if self.run_dir.has_checkpoint():
-            method.load_state_dict(self.run_dir.load_checkpoint())
+        state = self.run_dir.load_checkpoint() if self.run_dir.has_checkpoint() else None
+        state = share_from_rank0(state)  # torchrun: ranks > 0 resume from rank 0's checkpoint
+        if state is not None:
+            method.load_state_dict(state)
         self.run_dir.drop_final()  # the run goes on: an older final.pt would shadow newer snapshots
         self.run_dir.truncate_metrics(method.iteration)
         self.run_dir.truncate_snapshots(method.iteration)
@@ -167,18 +174,23 @@ class _Loop:
                 f"synthetic images diverged at iteration {it} (|pixel| {peak:.3g}, data lie within about ±5); "
                 f"lower lr_img (last good checkpoint kept)"
             )
-        self.run_dir.append_metrics(m.to_dict())
+        self.run_dir.append_metrics({**m.to_dict(), **self._comm_record()})
         if self.listener is not None:
             self.listener.on_step(m, method)
         if it % self.p.snapshot_every == 0:
             self.run_dir.save_snapshot(it, method.images)
             self.run_dir.write_status("running", "", iteration=it, total_iterations=self.p.total_iterations,
-                                      threads=threads_in_use())
+                                      threads=threads_in_use(), **status_fields())
         if it % self.p.checkpoint_every == 0:
             self.run_dir.save_checkpoint(method.state_dict())
         every = self.p.spec.eval_every
         if every > 0 and (it % every == 0 or method.done):
             self._evaluate(it)
+
+    def _comm_record(self) -> dict[str, int]:
+        """Bytes handed to collectives since the last record (torchrun only; nothing in one process)."""
+        spent, self._comm_mark = comm_totals() - self._comm_mark, comm_totals()
+        return {"comm_bytes": spent.bytes, "comm_calls": spent.calls} if active_world() is not None else {}
 
     def _pause(self) -> None:
         method = self.method

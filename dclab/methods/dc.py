@@ -76,13 +76,13 @@ class DCConfig(MethodConfig):
                 raise ConfigError(f"{name} must be >= 1 (or None for the IPC default), got {value}")
 
 
-def _labels(num_classes: int, per_class: int, device: torch.device) -> Tensor:
-    """(classes, per_class) label grid: row c is all c."""
-    return torch.arange(num_classes, device=device).view(-1, 1).expand(num_classes, per_class)
+def _labels(num_classes: int, per_class: int, device: torch.device, first_class: int = 0) -> Tensor:
+    """(classes, per_class) label grid: row c is all first_class + c."""
+    return torch.arange(first_class, first_class + num_classes, device=device).view(-1, 1).expand(-1, per_class)
 
 
-def per_class_grads(net: nn.Module, x: Tensor) -> dict[str, Tensor]:
-    """∇θ CE(net(x_c), c) for every class c in one vmapped call.
+def per_class_grads(net: nn.Module, x: Tensor, first_class: int = 0) -> dict[str, Tensor]:
+    """∇θ CE(net(x_c), c) for every class c in one vmapped call (row c of x is class first_class + c).
 
     x: (classes, n, C, H, W) -> {param name: (classes, *param shape)}. Parameters are detached
     (the matching loss never trains the net); if x requires grad, the result is differentiable
@@ -90,7 +90,7 @@ def per_class_grads(net: nn.Module, x: Tensor) -> dict[str, Tensor]:
     """
     params = {name: p.detach() for name, p in net.named_parameters()}
     buffers = dict(net.named_buffers())
-    labels = _labels(x.shape[0], x.shape[1], x.device)
+    labels = _labels(x.shape[0], x.shape[1], x.device, first_class)
 
     def loss(p: dict[str, Tensor], xc: Tensor, yc: Tensor) -> Tensor:
         return F.cross_entropy(functional_call(net, (p, buffers), (xc,)), yc)
@@ -98,30 +98,34 @@ def per_class_grads(net: nn.Module, x: Tensor) -> dict[str, Tensor]:
     return vmap(grad(loss), in_dims=(None, 0, 0))(params, x, labels)
 
 
-def dc_class_losses(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
+def dc_class_losses(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None,
+                    first_class: int = 0) -> Tensor:
     """Batched path. real: (classes, B, C, H, W), syn: (classes, N, C, H, W) -> (classes,) distances.
 
-    With `subset` = n, adds the distance for the prefix syn[:, :n] (MDC's subset term).
+    With `subset` = n, adds the distance for the prefix syn[:, :n] (MDC's subset term); row c holds
+    class first_class + c (a rank's block of classes under torchrun).
     """
-    g_real = per_class_grads(net, real)  # no graph: real is data
-    g_syn = per_class_grads(net, syn)  # differentiable w.r.t. syn
+    g_real = per_class_grads(net, real, first_class)  # no graph: real is data
+    g_syn = per_class_grads(net, syn, first_class)  # differentiable w.r.t. syn
     names = list(g_real)
     losses = gradient_distance([g_syn[k] for k in names], [g_real[k] for k in names], batch_dims=1)
     if subset is not None:
-        g_sub = per_class_grads(net, syn[:, :subset])
+        g_sub = per_class_grads(net, syn[:, :subset], first_class)
         losses = losses + gradient_distance([g_sub[k] for k in names], [g_real[k] for k in names], batch_dims=1)
     return losses
 
 
-def dc_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
+def dc_class_losses_reference(net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None,
+                              first_class: int = 0) -> Tensor:
     """Reference path: the per-class loop of the authors' code (autograd.grad per class)."""
     params = list(net.parameters())
     out = []
-    for c in range(real.shape[0]):
-        g_real = [g.detach() for g in _class_grads(net, params, real[c], c, create_graph=False)]
-        loss = gradient_distance(_class_grads(net, params, syn[c], c, create_graph=True), g_real)
+    for row in range(real.shape[0]):
+        c = first_class + row  # the label of this row's class
+        g_real = [g.detach() for g in _class_grads(net, params, real[row], c, create_graph=False)]
+        loss = gradient_distance(_class_grads(net, params, syn[row], c, create_graph=True), g_real)
         if subset is not None:
-            loss = loss + gradient_distance(_class_grads(net, params, syn[c, :subset], c, create_graph=True), g_real)
+            loss = loss + gradient_distance(_class_grads(net, params, syn[row, :subset], c, create_graph=True), g_real)
         out.append(loss)
     return torch.stack(out)
 
@@ -173,6 +177,11 @@ class DC(CondensationMethod):
         self.inner_loop = self.config.inner_loop or default_inner
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
 
+    @classmethod
+    def splits_classes(cls, config: MethodConfig) -> bool:
+        """Per-class gradients are independent (BatchNorm statistics are frozen before matching)."""
+        return True
+
     # ---- hooks for DSA ---------------------------------------------------------
     def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:
         """Transform applied identically to the real and synthetic batch of each class (DSA)."""
@@ -183,11 +192,13 @@ class DC(CondensationMethod):
         return x
 
     # ---- one iteration -----------------------------------------------------------
-    def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
-        """Per-class matching loss (classes,), the batched or the loop path per config."""
+    def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None,
+                     first_class: int = 0) -> Tensor:
+        """Per-class matching loss (classes,), the batched or the loop path per config; row c is class
+        first_class + c."""
         batched = self.resolve_batched(self.config.batched)
         fn = dc_class_losses if batched else dc_class_losses_reference
-        return fn(net, real, syn, subset)
+        return fn(net, real, syn, subset, first_class)
 
     def _step(self) -> tuple[float, tuple[float, ...], dict[str, float]]:
         return self.matching_step()
@@ -206,13 +217,15 @@ class DC(CondensationMethod):
             real, syn = self.matching_inputs(net)
             if probe is not None:
                 probe(net, real, syn)
-            losses = self.class_losses(net, real, syn, subset)  # (k,)
+            losses = self.class_losses(net, *self.shard.own(real, syn), subset, self.shard.start)  # this rank's classes
             loss = losses.sum()
             self.optimizer.zero_grad(set_to_none=False)
             loss.backward()
+            self.shard.reduce_grad(self.images)  # torchrun: every class's gradient, summed over ranks
             freeze_prefix_(self.images, k, frozen)
             self.optimizer.step()
-            total += loss.item()
+            losses = self.shard.all_classes(losses)  # (k,)
+            total += float(losses.detach().sum())
             class_total += losses.detach().cpu()
             if outer < self.outer_loop - 1:
                 self._train_net(net, net_opt)

@@ -113,6 +113,11 @@ class DM(CondensationMethod):
         return ({"net": "convnet", "epochs": 1000, "augment": "dsa"},
                 "DM paper (Zhao & Bilen, WACV 2023) Table 1; authors' main_DM.py (1000 epochs with DSA)")
 
+    @classmethod
+    def splits_classes(cls, config: MethodConfig) -> bool:
+        """Per-class losses are independent, except through BatchNorm's statistics of all classes."""
+        return config.norm != "batchnorm" and not str(config.net).endswith("_bn")
+
     def image_lr(self) -> float:
         if self.config.lr_img is not None:
             return float(self.config.lr_img)
@@ -143,10 +148,12 @@ class DM(CondensationMethod):
         # BN: the statistics are those of the batch of all classes (real) / all classes (synthetic)
         batched = self.resolve_batched(self.config.batched) or has_batchnorm(net)
         loss_fn = dm_class_losses if batched else dm_class_losses_reference
-        class_losses = loss_fn(net, real, syn, subset)
+        class_losses = loss_fn(net, *self.shard.own(real, syn), subset)  # this rank's classes (all in one process)
         loss = class_losses.sum()
         self.optimizer.zero_grad(set_to_none=False)
         loss.backward()
+        self.shard.reduce_grad(self.images)  # torchrun: every class's gradient, summed over ranks
         freeze_prefix_(self.images, k, frozen)
         self.optimizer.step()
-        return loss.item(), tuple(class_losses.detach().cpu().tolist()), {}
+        class_losses = self.shard.all_classes(class_losses)
+        return float(class_losses.detach().sum()), tuple(class_losses.detach().cpu().tolist()), {}
