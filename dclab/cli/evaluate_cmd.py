@@ -7,6 +7,7 @@ import sys
 
 from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import progress_bar
+from dclab.distributed import is_rank0
 from dclab.eval.protocol import AUGMENTS
 
 NAME = "evaluate"

@@ -113,7 +113,7 @@ class IDC(CondensationMethod):
         self.dsa_strategy = resolve_dsa_strategy(cfg.dsa_strategy, self.data.name)
         self.real_batch = min(cfg.batch_real, self.data.min_class_count())
         if cfg.init == "real" and cfg.mix_init:  # f² real images per stored image, own generator as init_images
-            k, n = self.data.num_classes, self.ipc
+            n = self.ipc
             real = self.data.sample_per_class(n * self.units, make_generator(self.seed))  # (k, n·f², C, H, W)
             with torch.no_grad():
                 self.images.copy_(mosaic(real.flatten(0, 1), cfg.factor).to(self.device))  # (k·n, C, H, W)
