@@ -146,3 +146,15 @@ def test_coverage_timeline_bad_input(pair, digits):
         coverage_timeline([pair["dc"].path], digits, "cpu", projection="umap")
     with pytest.raises(ValueError, match="at least one run"):
         coverage_timeline([], digits, "cpu")
+
+
+def test_payoff_of_a_pair_has_one_bar_per_set(pair, digits, tmp_path):
+    sets = [pair["dc"].load_final(), pair["dm"].load_final()]
+    protocol = EvalProtocol.build("quick", {"models": 1, "epochs": 2})
+    result = payoff(sets, digits, protocol, "cpu", coreset="random", cache_dir=tmp_path, whole_steps=6)
+    assert [b.name for b in result.bars] == ["synthetic (dc)", "synthetic (dm)", "random real",
+                                              "coreset (random)", "whole training set"]
+    from dclab.coresets import select_coreset
+
+    with pytest.raises(ValueError, match="images per class"):
+        payoff([sets[0], select_coreset("random", digits, 3)], digits, protocol, "cpu", cache_dir=tmp_path)
