@@ -158,3 +158,35 @@ def test_payoff_of_a_pair_has_one_bar_per_set(pair, digits, tmp_path):
 
     with pytest.raises(ValueError, match="images per class"):
         payoff([sets[0], select_coreset("random", digits, 3)], digits, protocol, "cpu", cache_dir=tmp_path)
+
+
+def test_comparison_html_is_self_contained(pair, digits, tmp_path):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+    from dclab.analysis.report import comparison_html
+
+    runs = [pair["dc"].path, pair["dm"].path]
+    result = payoff([RunDir.open(r).load_final() for r in runs], digits, EvalProtocol.build("quick", {"models": 1,
+                    "epochs": 2}), "cpu", coreset="random", cache_dir=tmp_path, whole_steps=6)
+    timeline = coverage_timeline(runs, digits, "cpu", max_real=100)
+    out = comparison_html(runs, tmp_path / "r.html", payoff=result, timeline=timeline)
+    page = out.read_text()
+    assert page.count("<img src=\"data:image/png;base64,") == 1 + 2 * 2  # shared initial, now + difference each
+    assert "initial images, shared by every run" in page
+    assert "src=\"http" not in page and "<link" not in page  # nothing loaded from outside
+    from plotly.offline import get_plotlyjs
+
+    assert page.count(get_plotlyjs()) == 1 and "Plotly.newPlot" in page  # plotly inlined once
+    for div in ("losses", "payoff", "timeline", "coverage"):
+        assert f'id="{div}"' in page
+    assert result.protocol in page and "synthetic (dm)" in page and "PCA fitted once" in page
+    assert page.count("Per-class loss") == 2
+
+
+def test_report_cli_and_bad_input(pair, tmp_path, capsys):
+    out = tmp_path / "cmp.html"
+    assert main(["report", str(pair["dc"].path), "--html", str(out)]) == 0
+    page = out.read_text()
+    assert "images now" in page and "no accuracy was measured" in page
+    assert "initial images, shared" not in page  # one run: its own initial grid
+    assert main(["report", str(tmp_path / "nope"), "--html", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
