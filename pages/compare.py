@@ -7,29 +7,17 @@ from dclab.data import list_datasets, load_dataset
 from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import RunSpec
-from dclab.methods import list_methods
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    readable_runs,
-    session_task_key,
-    show_grid,
-    task_panel,
-    user_errors,
-)
+from ui.state import eval_board, job_manager, open_run, readable_runs, session_task_key, user_errors
+from ui.widgets import protocol_settings, show_grid, task_panel
 
 st.title("Compare")
 manager = job_manager()
 
 # ---- one click: DC and DM from the same start ------------------------------------------------------
 with st.expander("Start DC and DM side by side (same data set, IPC, initial images and seed)"):
-    methods = list_methods()
-    missing = [m for m in ("dc", "dm") if m not in methods]
     c = st.columns(4)
     datasets = list_datasets()
     dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
@@ -37,9 +25,7 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
     ipc = c[1].number_input("IPC", 1, 50, 10, key="pair_ipc")
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="pair_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="pair_iterations")
-    if missing:
-        st.warning(f"method(s) {', '.join(missing)} not registered in this build yet")
-    elif st.button("Start DC and DM", key="start_pair", type="primary"):
+    if st.button("Start DC and DM", key="start_pair", type="primary"):
         with user_errors():
             ids = []
             for m in ("dc", "dm"):

@@ -6,8 +6,7 @@ import streamlit as st
 from dclab.data.status import all_dataset_status
 from dclab.device import describe_device, resolve_device
 from dclab.jobs import RunSpec
-from dclab.methods import list_methods
-from pages.common import CURRENT_RUN, job_manager, user_errors
+from ui.state import CURRENT_RUN, job_manager, user_errors
 
 HERO = Path(__file__).resolve().parents[1] / "assets" / "real_vs_condensed.png"
 
@@ -34,9 +33,7 @@ st.dataframe([{"data set": s.name, "available": "yes" if s.available else "no", 
 
 st.subheader("Quick start")
 st.write("Distribution matching (DM) on the embedded 8x8 digits, 10 images per class, `cpu` preset.")
-if "dm" not in list_methods():
-    st.warning("The DM method is not installed in this build yet.")
-elif st.button("Start DM on digits (IPC 10)", key="quick_start", type="primary"):
+if st.button("Start DM on digits (IPC 10)", key="quick_start", type="primary"):
     with user_errors():
         job = job_manager().submit(RunSpec(dataset="digits", method="dm", ipc=10, seed=0, label="quickstart"))
         st.session_state[CURRENT_RUN] = job.id

@@ -14,11 +14,11 @@ from dclab.cli.main import main
 from dclab.eval.protocol import EvalProtocol
 from dclab.jobs import JobManager, RunSpec
 from dclab.methods import get_method
-from dclab.methods.base import init_images
+from dclab.methods._base import init_images
 from dclab.runs import RunDir
 
 PER_CLASS = ("dc", "dsa", "dm", "idc", "mdc")  # the methods whose loss is a sum over classes
-TINY = {"net_width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1, "n_data": 32, "delta_t": 2}
+TINY = {"width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1, "n_data": 32, "delta_t": 2}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     manager = JobManager(root, max_running_per_device=2)
     jobs = {m: manager.submit(RunSpec(dataset="digits", method=m, ipc=2, seed=3, device="cpu", preset="classroom",
-                                      iterations=4, overrides={"net_width": 16, "batch_real": 16}))
+                                      iterations=4, overrides={"width": 16, "batch_real": 16}))
             for m in ("dc", "dm")}
     for job in jobs.values():
         assert job.wait(300)
@@ -69,11 +69,11 @@ def test_payoff_bars_under_one_protocol_and_cached_whole_set(pair, digits, tmp_p
     protocol = EvalProtocol.build("quick", {"models": 2, "epochs": 4})
     seen = []
     result = payoff(syn, digits, protocol, "cpu", coreset="kcenter", cache_dir=tmp_path,
-                    progress=lambda f, what: seen.append(f), whole_steps=12)
+                    progress=lambda done, total: seen.append((done, total)), whole_steps=12)
     names = [b.name for b in result.bars]
     assert names == ["synthetic (dm)", "random real", "coreset (kcenter)", "whole training set"]
     assert [b.images_per_class for b in result.bars] == [2, 2, 2, None]
-    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and seen == sorted(seen)
     protos = [b.result.protocol for b in result.bars]
     assert all(p == protos[0] for p in protos[:3]) and result.protocol == result.bars[0].result.protocol_text
     whole = protos[3]
@@ -115,8 +115,8 @@ def test_coverage_timeline_one_projection_for_both_runs(pair, digits):
 
     seen = []
     tl = coverage_timeline([pair["dc"].path, pair["dm"].path], digits, "cpu", max_real=200,
-                           progress=lambda f, what: seen.append(f))
-    assert seen[0] == 0.0 and seen[-1] == 1.0
+                           progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and seen == sorted(seen)
     assert tl.runs() == [pair["dc"].run_id, pair["dm"].run_id]
     for run in pair.values():
         frames = tl.frames_of(run.run_id)

@@ -19,13 +19,15 @@ from plotly.offline import get_plotlyjs
 
 from dclab.analysis.coverage_timeline import CoverageTimeline
 from dclab.analysis.payoff import PayoffResult
-from dclab.runs.atomic import atomic_write
-from dclab.runs.export import grid_image, run_images, snapshot_set
+from dclab.files import atomic_write
+from dclab.runs.reader import run_images, snapshot_set, split_metrics
+from dclab.runs.record import read_record
 from dclab.runs.store import RunDir
 from dclab.synthetic import SyntheticSet
 from dclab.viz.analysis_figures import (class_losses_figure, coverage_lines_figure, losses_figure,
                                         payoff_figure, timeline_figure)
 from dclab.viz.difference import difference_rgb
+from dclab.viz.grid import grid_image
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
@@ -54,10 +56,10 @@ def _grid(syn: SyntheticSet) -> str:
 
 
 def _run_row(run: RunDir) -> dict[str, str]:
-    cfg = run.read_run_config()
+    record = read_record(run)
     status = run.read_status()
-    return {"run": run.run_id, "method": str(cfg.get("method")), "data set": cfg["dataset"]["name"],
-            "IPC": str(cfg["ipc"]), "preset": str(cfg.get("preset")), "seed": str(cfg.get("seed")),
+    return {"run": run.run_id, "method": record.method, "data set": record.dataset.name,
+            "IPC": str(record.ipc), "preset": str(record.preset), "seed": str(record.seed),
             "iterations": f"{status.get('iteration', '?')} of {status.get('total_iterations', '?')}",
             "status": str(status.get("status"))}
 
@@ -93,13 +95,8 @@ def _images_section(runs: list[RunDir]) -> str:
 
 
 def _accuracy_lines(runs: list[RunDir]) -> list[str]:
-    lines = []
-    for r in runs:
-        for rec in r.read_metrics():
-            if rec.get("kind") == "eval":
-                lines.append(f"{r.run_id} at iteration {rec['iteration']}: {100 * rec['mean']:.2f} ± "
-                             f"{100 * rec['std']:.2f} % [{rec.get('protocol_text', '')}]")
-    return lines
+    return [f"{r.run_id} at iteration {e['iteration']}: {100 * e['mean']:.2f} ± {100 * e['std']:.2f} % "
+            f"[{e['protocol_text']}]" for r in runs for e in split_metrics(r.read_metrics()).evals]
 
 
 def comparison_html(runs: Sequence[Path | str], out: Path | str, *, payoff: PayoffResult | None = None,
@@ -111,10 +108,10 @@ def comparison_html(runs: Sequence[Path | str], out: Path | str, *, payoff: Payo
     for r in dirs:
         if not r.snapshot_iterations():
             raise ValueError(f"run {r.run_id} has no snapshots yet")
-    names = {r.run_id: f"{r.read_run_config().get('method')} ({r.run_id})" for r in dirs}
+    records = {r.run_id: read_record(r) for r in dirs}
+    names = {rid: f"{rec.method} ({rid})" for rid, rec in records.items()}
     metrics = {r.run_id: r.read_metrics() for r in dirs}
-    losses = {names[rid]: [(int(m["iteration"]), float(m["loss"])) for m in recs if "kind" not in m]
-              for rid, recs in metrics.items()}
+    losses = {names[rid]: split_metrics(recs).losses for rid, recs in metrics.items()}
     body = [f"<h1>dclab comparison: {html.escape(', '.join(names.values()))}</h1>",
             f"<p>Written {time.strftime('%Y-%m-%d %H:%M')} by dclab.</p>", _table([_run_row(r) for r in dirs]),
             "<h2>Initial images and images now</h2>", _images_section(dirs),
@@ -122,7 +119,7 @@ def comparison_html(runs: Sequence[Path | str], out: Path | str, *, payoff: Payo
     for r in dirs:
         recs = metrics[r.run_id]
         if any(m.get("class_losses") for m in recs):
-            classes = r.read_run_config()["dataset"]["class_names"]
+            classes = records[r.run_id].dataset.class_names
             body += [f"<h3>Per-class loss: {html.escape(names[r.run_id])}</h3>",
                      _plot(class_losses_figure(recs, classes), f"class-losses-{len(body)}")]
     protocol_lines = []

@@ -48,25 +48,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(what: str):
-    return lambda fraction, text: print(f"[{what} {100 * fraction:3.0f} %] {text}", file=sys.stderr, flush=True)
+    return lambda done, total: print(f"[{what}] {done}/{total}", file=sys.stderr, flush=True)
 
 
 def _data(dirs, args: argparse.Namespace):
-    from dclab.data import load_dataset
+    from dclab.runs.reader import run_dataset
+    from dclab.runs.record import read_record
 
-    configs = [r.read_run_config() for r in dirs]
-    names = {c["dataset"]["name"] for c in configs}
+    records = [read_record(r) for r in dirs]
+    names = {rec.dataset.name for rec in records}
     if len(names) > 1:
         raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); choose runs of one")
-    spec = configs[0].get("spec") if isinstance(configs[0].get("spec"), dict) else {}
-    return load_dataset(args.dataset or names.pop(), root=args.data_root or spec.get("data_root"))
+    return run_dataset(records[0], args.dataset, args.data_root)
 
 
 def _payoff(dirs, data, args: argparse.Namespace):
     from dclab.analysis.payoff import payoff
     from dclab.cli.evaluate_cmd import build_protocol
     from dclab.coresets import CORESETS
-    from dclab.runs.export import run_images
+    from dclab.runs.reader import run_images
 
     CORESETS.get(args.baseline)
     sets = [run_images(r)[0] for r in dirs]
