@@ -190,3 +190,14 @@ def test_report_cli_and_bad_input(pair, tmp_path, capsys):
     assert "initial images, shared" not in page  # one run: its own initial grid
     assert main(["report", str(tmp_path / "nope"), "--html", str(out)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_iteration_cost_from_recorded_runs(pair):
+    from dclab.analysis.cost import iteration_costs
+
+    root = pair["dc"].path.parent
+    (cost,) = iteration_costs(root, "dc", "cpu")
+    steps = [m["seconds"] for m in pair["dc"].read_metrics() if "kind" not in m]
+    assert cost.preset == "classroom" and cost.steps == len(steps) == 4 and cost.runs == 1
+    assert min(steps) <= cost.seconds <= max(steps) and "per iteration on cpu" in cost.describe()
+    assert iteration_costs(root, "dc", "cuda") == [] and iteration_costs(root, "kip", "cpu") == []
