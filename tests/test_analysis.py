@@ -201,3 +201,36 @@ def test_iteration_cost_from_recorded_runs(pair):
     assert cost.preset == "classroom" and cost.steps == len(steps) == 4 and cost.runs == 1
     assert min(steps) <= cost.seconds <= max(steps) and "per iteration on cpu" in cost.describe()
     assert iteration_costs(root, "dc", "cuda") == [] and iteration_costs(root, "kip", "cpu") == []
+
+
+def test_difference_map_colours():
+    from dclab.viz.difference import difference_rgb
+
+    initial = torch.zeros(3, 1, 2, 2)
+    now = initial.clone()
+    now[1, 0, 0, 0] = 1.0  # brighter
+    now[2, 0, 1, 1] = -0.5  # darker
+    rgb, full = difference_rgb(initial, now, mean=(0.5,), std=(0.5,))
+    assert full == pytest.approx(0.5) and rgb.shape == (3, 3, 2, 2)
+    assert torch.equal(rgb[0], torch.ones(3, 2, 2))  # unchanged: white
+    assert rgb[1, :, 0, 0].tolist() == [1.0, 0.0, 0.0]  # the largest brightening: full red
+    assert rgb[2, :, 1, 1].tolist() == pytest.approx([0.5, 0.5, 1.0])  # half as much darker: light blue
+    with pytest.raises(ValueError, match="shape"):
+        difference_rgb(initial, now[:2], mean=(0.5,), std=(0.5,))
+
+
+def test_timeline_and_payoff_figures(pair, digits, tmp_path):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+    from dclab.viz.analysis_figures import coverage_lines_figure, payoff_figure, timeline_figure
+
+    tl = coverage_timeline([pair["dc"].path, pair["dm"].path], digits, "cpu", max_real=100)
+    fig = timeline_figure(tl)
+    assert [f.name for f in fig.frames] == [str(it) for it in tl.iterations()]
+    assert len(fig.frames[-1].data) == 3  # real + both runs in every frame
+    assert len(fig.layout.sliders[0].steps) == len(tl.iterations())
+    assert len(coverage_lines_figure(tl).data) == 4  # coverage and MMD per run
+    result = payoff(pair["dm"].load_final(), digits, EvalProtocol.build("quick", {"models": 1, "epochs": 2}), "cpu",
+                    coreset="random", cache_dir=tmp_path, whole_steps=6)
+    bars = payoff_figure(result).data[0]
+    assert list(bars.x) == [b.label for b in result.bars]
+    assert list(bars.y) == pytest.approx([100 * b.result.mean for b in result.bars])
