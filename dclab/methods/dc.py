@@ -12,7 +12,7 @@ the synthetic images; the synthetic gradients stay differentiable w.r.t. the ima
 `batched=False` is the plain per-class loop of the reference code; tests prove both agree.
 `batched=None` follows the device rule (`dclab.device.prefers_batched`; timings in
 benchmarks/condense_speed.py), except that on a CPU small matching nets (width <= `SMALL_WIDTH`)
-take the batched path: there one vmapped call beats ten per-class calls, whose cost is dispatch
+(ConvNet) take the batched path: there one vmapped call beats ten per-class calls, whose cost is dispatch
 (CPU time per matching step, 1 thread: digits width 32 45 vs 95 ms, Fashion-MNIST width 32
 425-493 vs 540 ms; at width 128 the two are even on digits and the loop wins at larger sizes).
 """
@@ -200,8 +200,8 @@ class DC(CondensationMethod):
     # ---- one iteration -----------------------------------------------------------
     def resolve_batched(self, batched: bool | None) -> bool:
         """None on a CPU: batched for small matching nets (see the module docstring), else the device rule."""
-        if batched is None and self.device.type == "cpu":
-            return self.config.width <= SMALL_WIDTH
+        if batched is None and self.device.type == "cpu":  # measured for the ConvNet family only
+            return self.config.net.startswith("convnet") and self.config.width <= SMALL_WIDTH
         return super().resolve_batched(batched)
 
     def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
