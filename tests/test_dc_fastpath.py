@@ -86,15 +86,18 @@ def test_loops_by_ipc():
 
 
 def test_default_path_is_chosen_by_device(digits, monkeypatch):
-    """batched=None: per-class loop on CPU (measured faster there), vmapped call when asked for."""
+    """batched=None on CPU: the per-class loop for a wide net (measured faster there), the vmapped
+    call for a small one (dispatch-bound) and when asked for."""
     import dclab.methods.dc as dc_module
 
     def vmapped_path_used(*args, **kwargs):
         raise AssertionError("vmapped path used")
 
     monkeypatch.setattr(dc_module, "dc_class_losses", vmapped_path_used)
-    method = build("dc", digits)
+    method = build("dc", digits, width=64)
     assert method.config.batched is None and method.device.type == "cpu"
     method.step()  # the loop: no AssertionError
     with pytest.raises(AssertionError, match="vmapped path used"):
         build("dc", digits, batched=True).step()
+    with pytest.raises(AssertionError, match="vmapped path used"):
+        build("dc", digits).step()  # width 16: small, batched by default on CPU

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_device_arg(parser)
     parser.add_argument("--out", default=str(DEFAULT_RUNS_ROOT), help="runs root; the run folder is created inside")
     parser.add_argument("--preset", default=None,
-                        help="method preset (paper|cpu); default: cpu on a CPU, paper on a GPU")
+                        help="method preset (paper|cpu|classroom, see `methods NAME`); default: cpu on a CPU, paper on a GPU")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override one method setting (repeatable)")
     parser.add_argument("--eval", action="store_true", help="evaluate the final set at the end")

@@ -1,7 +1,8 @@
 """Reading a run folder for views, exports and analyses: its record, images, metrics and summary row.
 
 `read_record` (in `record.py`): config.json as a typed `RunRecord`.
-`synthetic_from_run` / `run_images`: the newest good images of a run as a SyntheticSet;
+`synthetic_from_run` / `run_images`: the newest good images of a run as a SyntheticSet; `snapshot_set`:
+its images at one snapshot;
 `run_dataset`: the data set it was made on.
 `split_metrics`: metrics.jsonl as loss points and evaluation entries (the one parser of its kinds).
 `summarize_run`: one row per run folder (status, progress, last loss and evaluation); never raises.
@@ -9,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from torch import Tensor
@@ -81,6 +82,18 @@ def run_images(run_dir: RunDir) -> tuple[SyntheticSet, str]:
     if first_error is not None:
         raise first_error
     raise ValueError(f"run {run_dir.run_id} has no images yet (no final.pt, checkpoint or snapshot)")
+
+
+def snapshot_set(run_dir: RunDir, iteration: int) -> SyntheticSet:
+    """The run's images at a snapshot as a set; multi-formation runs (IDC, MDC on IDC) carry their
+    formation factor, so `.decoded()` gives the images a network trains on."""
+    record = read_record(run_dir)
+    syn = _set_from_images(run_dir, record, run_dir.load_snapshot(iteration))
+    multi = record.method == "idc" or (record.method == "mdc" and record.settings.get("base") == "idc")
+    factor = record.settings.get("factor", 1) if multi else 1
+    if isinstance(factor, int) and not isinstance(factor, bool) and factor > 1:
+        return replace(syn, extras={"formation_factor": factor})
+    return syn
 
 
 def _set_from_images(run_dir: RunDir, record: RunRecord, images: Tensor) -> SyntheticSet:
