@@ -26,6 +26,7 @@ from pages.common import (
     show_grid,
     user_errors,
 )
+from pages._classroom_views import RunView, class_losses, initial_vs_now, payoff_panel
 
 VIEW_GEN = "condense_view_gen"  # bumped by Start: the run selector is re-created at the new run
 st.title("Condense")
@@ -175,12 +176,21 @@ def live_view() -> None:
             for e in evals[-3:]:
                 st.write(f"it {e['iteration']}: **{100 * e['mean']:.2f} ± {100 * e['std']:.2f} %** "
                          f"— {e['protocol_text']}")
+        view = RunView(run_id, run, cfg, images, iteration, state, tuple(losses))
+        with st.container(key="initial_vs_now"):
+            st.markdown("**Initial vs now** — what the method changed in each image")
+            initial_vs_now(view)
+        class_losses([view], key="condense")
     if job is not None and state != status:
         st.rerun()  # the status changed (started, paused, ended): redraw the controls once
 
 
 # polled every second while the run is live; drawn once otherwise
 st.fragment(run_every=1.0 if job is not None and status in LIVE_JOB_STATUSES else None)(live_view)()
+
+# ---- after a run: what its images are worth -------------------------------------------------------
+if status not in LIVE_JOB_STATUSES:
+    payoff_panel([run_id], key="condense_payoff")
 
 # ---- snapshots and GIF -------------------------------------------------------------------------
 st.subheader("Evolution")

@@ -12,6 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 import torch
+from PIL import Image
 from plotly.subplots import make_subplots
 from torch import Tensor
 
@@ -50,6 +51,15 @@ def difference_images(change: Tensor, limit: float | None = None) -> tuple[Tenso
     darker, brighter = torch.tensor(DARKER).view(1, 3, 1, 1), torch.tensor(BRIGHTER).view(1, 3, 1, 1)
     pos, neg = t.clamp(min=0), (-t).clamp(min=0)
     return white + pos * (brighter - white) + neg * (darker - white), lim
+
+
+def difference_grid(change: Tensor, ipc: int, class_names: Sequence[str] | None = None,
+                    limit: float | None = None) -> tuple[Image.Image, float]:
+    """The difference map of a class-major set as one grid (one row per class) and the limit used."""
+    from dclab.runs.export import grid_image
+
+    images, lim = difference_images(change, limit)
+    return grid_image(images, ipc, class_names=list(class_names or []) or None), lim
 
 
 def change_per_class(change: Tensor, ipc: int) -> list[float]:

@@ -1,0 +1,388 @@
+"""View helpers (not a page) for the classroom views: initial vs now, runs from one start side by side,
+loss curves on one chart, per-class losses, the method's algorithm box, the payoff chart, the coverage
+animation and the HTML export. Widgets and layout only; the numbers come from `dclab`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+import torch
+
+from dclab.data import load_dataset
+from dclab.eval.published import resolve_settings
+from dclab.runs import RunDir
+from dclab.runs.export import synthetic_from_run
+from dclab.viz.classroom import (
+    change_per_class,
+    class_loss_figure,
+    coverage_line_figure,
+    difference_grid,
+    losses_from_metrics,
+    pair_loss_figure,
+    payoff_figure,
+    pixel_change,
+    timeline_figure,
+)
+from dclab.viz.grid import snapshot_grid
+from pages.common import (
+    eval_board,
+    open_run,
+    protocol_settings,
+    session_task_key,
+    show_grid,
+    task_panel,
+    user_errors,
+)
+
+COST_WINDOW = 50  # steps of a run's metrics behind "cost per iteration"
+DIFF_HELP = "white = unchanged, red = brighter than at the start, blue = darker"
+
+
+# ---- reading a run (live job or folder) ------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class RunView:
+    """What the views draw of one run: its folder, config, current images and where they are from."""
+
+    run_id: str
+    run: RunDir
+    cfg: dict[str, Any]
+    images: torch.Tensor | None
+    iteration: int
+    where: str  # "running, iteration 12/100"
+    losses: tuple[tuple[int, float], ...]
+
+    @property
+    def dataset(self) -> dict[str, Any]:
+        return self.cfg["dataset"]
+
+    @property
+    def ipc(self) -> int:
+        return int(self.cfg["ipc"])
+
+    @property
+    def name(self) -> str:
+        return f"{self.cfg['method']} ({self.run_id})"
+
+    def grid(self, images: torch.Tensor):
+        ds = self.dataset
+        return snapshot_grid(images, ds["mean"], ds["std"], self.ipc, ds["class_names"])
+
+
+def run_view(run_id: str, manager) -> RunView | None:
+    """The run's newest images and losses: from its live job in this process, else from its folder."""
+    run = open_run(run_id)
+    if run is None:
+        return None
+    cfg = run.read_config()
+    job = manager.get(run_id)
+    if job is not None:
+        s = job.snapshot()
+        return RunView(run_id, run, cfg, s.images, s.iteration,
+                       f"{s.status}, iteration {s.iteration}/{s.total_iterations}", tuple(s.losses))
+    its = run.snapshot_iterations()
+    images = None
+    try:
+        images = run.load_snapshot(its[-1]) if its else None
+    except ValueError as e:  # a cut or tampered snapshot
+        st.error(str(e))
+    losses, _ = losses_from_metrics(run.read_metrics())
+    return RunView(run_id, run, cfg, images, its[-1] if its else 0,
+                   f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}", tuple(losses))
+
+
+def initial_images(run: RunDir) -> torch.Tensor | None:
+    """The images the run started from (its snapshot at iteration 0), or None before it is written."""
+    if 0 not in run.snapshot_iterations():
+        return None
+    try:
+        return run.load_snapshot(0)
+    except ValueError as e:
+        st.error(str(e))
+        return None
+
+
+# ---- the preset of runs started together -----------------------------------------------------------
+CLASSROOM = "classroom"
+
+
+def pair_preset(methods: Sequence[str], key: str) -> str | None:
+    """A preset every method has: `classroom` by default on a CPU, else the device default; the
+    chosen preset's note (what it gives up against `paper`) is shown for each method."""
+    from dclab.device import resolve_device
+    from dclab.methods import get_method
+    from dclab.methods.base import default_preset
+
+    classes = [get_method(m).config_class for m in methods]
+    common = [p for p in classes[0].preset_names() if all(p in c.PRESETS for c in classes[1:])]
+    if not common:
+        return None
+    device = resolve_device("auto")
+    wanted = CLASSROOM if device.type == "cpu" and CLASSROOM in common else default_preset(device, classes[0])
+    preset = st.selectbox("preset", common, index=common.index(wanted) if wanted in common else 0, key=key,
+                          help="classroom = a visible result within minutes on a laptop CPU; cpu = small "
+                          "settings for a CPU; paper = the published settings (meant for a GPU)")
+    notes = [f"**{m}**: {c.PRESET_SOURCES[preset]}" for m, c in zip(methods, classes) if preset in c.PRESET_SOURCES]
+    if notes:
+        st.caption(f"`{preset}` preset — " + " · ".join(notes))
+    return preset
+
+
+# ---- what changed ------------------------------------------------------------------------------------
+def _moved_caption(change: torch.Tensor, view: RunView) -> str:
+    moved = change_per_class(change, view.ipc)
+    names = view.dataset["class_names"]
+    order = sorted(range(len(moved)), key=lambda c: moved[c], reverse=True)
+    return (f"mean |change| per pixel: most in class {names[order[0]]} ({moved[order[0]]:.3f}), "
+            f"least in class {names[order[-1]]} ({moved[order[-1]]:.3f})")
+
+
+def initial_vs_now(view: RunView) -> None:
+    """Three grids of one run: the initial images, the images now, and the difference map."""
+    initial = initial_images(view.run)
+    if initial is None or view.images is None:
+        st.caption("initial vs now: waiting for the first snapshot")
+        return
+    ds = view.dataset
+    change = pixel_change(initial, view.images, ds["mean"], ds["std"])
+    diff, limit = difference_grid(change, view.ipc, ds["class_names"])
+    cols = st.columns(3)
+    with cols[0]:
+        show_grid(view.grid(initial), caption="initial images (iteration 0)")
+    with cols[1]:
+        show_grid(view.grid(view.images), caption=f"now (iteration {view.iteration})")
+    with cols[2]:
+        show_grid(diff, caption=f"difference now − initial ({DIFF_HELP}; full colour at ±{limit:.2f})")
+    st.caption(_moved_caption(change, view))
+
+
+def side_by_side(views: Sequence[RunView]) -> None:
+    """Runs from the same initial images: that start shown once, each run's images beside it, and one
+    row of difference maps on one colour scale. Runs from different starts: each against its own."""
+    initials = [initial_images(v.run) for v in views]
+    same = all(i is not None and i.shape == initials[0].shape and torch.equal(i, initials[0]) for i in initials)
+    if not same:
+        st.caption("these runs start from different images: each is shown against its own start")
+        cols = st.columns(len(views))
+        for col, v in zip(cols, views):
+            with col:
+                st.markdown(f"**{v.cfg['method']}** · {v.dataset['name']} · IPC {v.ipc} · seed {v.cfg.get('seed')}")
+                if v.images is not None:
+                    show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
+        return
+    first = views[0]
+    st.markdown(f"**Same start:** {first.dataset['name']} · IPC {first.ipc} · seed {first.cfg.get('seed')} · "
+                f"initial images shown once, each method's images beside them")
+    cols = st.columns(1 + len(views))
+    with cols[0]:
+        st.markdown("**initial (shared)**")
+        show_grid(first.grid(initials[0]), caption="iteration 0, the same for every run")
+    changes = {}
+    for col, v in zip(cols[1:], views):
+        with col:
+            st.markdown(f"**{v.cfg['method']}**")
+            if v.images is not None:
+                show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
+                changes[v.run_id] = pixel_change(initials[0], v.images, v.dataset["mean"], v.dataset["std"])
+            else:
+                st.info("waiting for the first images…")
+    if not changes:
+        return
+    limit = max(float(c.abs().max()) for c in changes.values()) or 1.0  # one scale: maps are comparable
+    cols = st.columns(1 + len(views))
+    cols[0].caption(f"difference maps: {DIFF_HELP}; one scale for all runs, full colour at ±{limit:.2f}")
+    for col, v in zip(cols[1:], views):
+        if v.run_id in changes:
+            with col:
+                grid, _ = difference_grid(changes[v.run_id], v.ipc, v.dataset["class_names"], limit)
+                show_grid(grid, caption=f"{v.cfg['method']}: now − initial")
+                st.caption(_moved_caption(changes[v.run_id], v))
+
+
+def loss_curves(views: Sequence[RunView], key: str) -> None:
+    """Every run's loss on one chart (each relative to its start), then per-class losses per run."""
+    st.plotly_chart(pair_loss_figure({v.name: v.losses for v in views}), key=f"{key}_losses")
+    class_losses(views, key)
+
+
+def class_losses(views: Sequence[RunView], key: str) -> None:
+    """Per-class loss curves of each run (from its metrics), one panel per run."""
+    per_class = {v.name: losses_from_metrics(v.run.read_metrics())[1] for v in views}
+    per_class = {name: pts for name, pts in per_class.items() if pts}
+    if per_class:
+        st.plotly_chart(class_loss_figure(per_class, views[0].dataset["class_names"]), key=f"{key}_class_losses")
+        st.caption("per-class loss: the matching loss of each class's images (one colour per class). A class "
+                   "whose curve stays high is the one its images struggle to represent.")
+
+
+# ---- explain the method ------------------------------------------------------------------------------
+def cost_per_iteration(run: RunDir) -> str | None:
+    """Median seconds of the run's recent steps, with the device and threads it ran on, or None."""
+    secs = [float(r["seconds"]) for r in run.read_metrics() if r.get("kind") != "eval" and "seconds" in r]
+    if not secs:
+        return None
+    status = run.read_status()
+    where = status.get("device") or run.read_config().get("device") or "this device"
+    threads = status.get("threads")
+    on = f"{where}" + (f", {threads} threads" if threads else "")
+    median = statistics.median(secs[-COST_WINDOW:])
+    return f"{median:.3f} s per iteration on {on} (median of the last {min(len(secs), COST_WINDOW)} steps of {run.run_id})"
+
+
+def latest_run_of(method: str, runs: Sequence[RunDir]) -> RunDir | None:
+    """The newest run of `method` that has step metrics (its cost stands in before a new run starts)."""
+    for run in sorted(runs, key=lambda r: r.run_id, reverse=True):
+        try:
+            if run.read_config().get("method") == method and run.read_metrics():
+                return run
+        except ValueError:
+            continue
+    return None
+
+
+def explanation(method: str, run: RunDir | None = None, compact: bool = False) -> None:
+    """The algorithm box of `method`: objective (LaTeX), the loop, what to watch, cost here, the paper."""
+    from dclab.methods.explain import get_explanation
+
+    e = get_explanation(method)
+    cols = st.columns([3, 2]) if compact else [st.container(), st.container()]
+    with cols[0]:
+        st.markdown(f"**{e.title}** — the objective")
+        st.latex(e.objective)
+        st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(e.loop, start=1)))
+    with cols[1]:
+        st.markdown(f"**What to watch:** {e.watch}")
+        cost = cost_per_iteration(run) if run is not None else None
+        st.markdown(f"**Cost here:** {cost}" if cost else "**Cost here:** measured once a run of it has stepped")
+        st.caption(f"Paper: {e.paper}")
+
+
+# ---- the payoff -----------------------------------------------------------------------------------
+def _merge_payoffs(named: Sequence[tuple[str, Any]]) -> Any:
+    """One chart's bars from per-run payoffs: each run's synthetic bar (named after the run's method),
+    then the first run's baselines (the runs share data set, IPC and seed, so the baselines are one)."""
+    first = named[0][1]
+    syn = [dataclasses.replace(p.bars[0], name=f"synthetic: {name}") for name, p in named]
+    return dataclasses.replace(first, bars=(*syn, *first.bars[1:]))
+
+
+def task_key(key: str, run_ids: Sequence[str]) -> str:
+    """The background task of widget group `key` for these runs, private to this browser session."""
+    return session_task_key(f"{key}:{'+'.join(run_ids)}")
+
+
+def payoff_panel(run_ids: Sequence[str], key: str) -> None:
+    """Protocol controls, a button, and the payoff bar chart of the runs (one data set and IPC)."""
+    from dclab.coresets import list_coresets
+
+    st.subheader("The payoff: what these few images are worth")
+    st.caption("Test accuracy of networks trained only on the synthetic images, next to random real images of "
+               "the same size, a coreset of the same size and the whole training set (cached once per data set "
+               "and protocol), all under the one protocol printed under the chart; error bars: std over the K "
+               "networks.")
+    settings = protocol_settings(f"{key}_protocol", default_preset="quick")
+    coresets = [c for c in list_coresets() if c != "random"]
+    coreset = st.selectbox("coreset baseline", coresets, key=f"{key}_coreset",
+                           index=coresets.index("herding") if "herding" in coresets else 0)
+    if st.button("Compute the payoff chart", key=f"{key}_go", type="primary"):
+        with user_errors():
+            sets = {rid: synthetic_from_run(open_run(rid)) for rid in run_ids}
+            kinds = {(s.dataset, s.ipc) for s in sets.values()}
+            if len(kinds) > 1:
+                raise ValueError("the payoff chart needs runs of one data set and one IPC; choose such runs")
+            first = next(iter(sets.values()))
+            protocol = resolve_settings(settings, method=first.method, dataset=first.dataset, ipc=first.ipc)
+
+            def task(progress, stop):
+                from dclab.analysis.payoff import payoff
+
+                data = load_dataset(first.dataset)
+                out = []
+                for i, (rid, syn) in enumerate(sets.items()):
+                    if stop.is_set():
+                        break
+                    out.append((syn.method, payoff(
+                        syn, data, protocol, "auto", coreset=coreset, seed=0,
+                        progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)), 1000))))
+                return _merge_payoffs(out) if len(out) == len(sets) else None
+
+            eval_board().submit(task_key(key, run_ids), "payoff chart", task)
+    task_panel(task_key(key, run_ids), show_payoff)
+
+
+def show_payoff(result: Any) -> None:
+    if result is None:
+        st.warning("stopped before every bar was computed")
+        return
+    st.plotly_chart(payoff_figure(result), key="payoff_chart")
+    st.caption(f"protocol: {result.protocol}")
+
+
+def finished_result(key: str) -> Any:
+    """The result of background task `key` if it has finished, else None."""
+    job = eval_board().get(key)
+    snap = job.snapshot() if job is not None else None
+    return snap.result if snap is not None and snap.status == "done" else None
+
+
+# ---- coverage over time ----------------------------------------------------------------------------
+def coverage_panel(run_ids: Sequence[str], key: str) -> None:
+    """A button and the coverage animation of the runs (one joint embedding) with coverage/MMD lines."""
+    st.subheader("Coverage over time")
+    st.caption("One embedding fitted once over real features and every snapshot of the runs, so the points "
+               "are comparable over time: press Play (or drag the slider) to watch the synthetic images "
+               "(large symbols) spread over the real data (small dots), coloured by class.")
+    if st.button("Compute the coverage animation", key=f"{key}_go"):
+        with user_errors():
+            runs = [open_run(rid) for rid in run_ids]
+            names = {r.read_config()["dataset"]["name"] for r in runs}
+            if len(names) > 1:
+                raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); choose runs of one")
+            dataset = names.pop()
+
+            def task(progress, stop):
+                from dclab.analysis.coverage_timeline import coverage_timeline
+
+                data = load_dataset(dataset)
+                timeline = coverage_timeline([r.path for r in runs], data, "auto",
+                                             progress=lambda f, _msg: progress(int(1000 * f), 1000))
+                return timeline, data.class_names
+
+            eval_board().submit(task_key(key, run_ids), "coverage animation", task)
+    task_panel(task_key(key, run_ids), show_coverage)
+
+
+def show_coverage(result: Any) -> None:
+    timeline, class_names = result
+    st.plotly_chart(timeline_figure(timeline, class_names), key="coverage_animation")
+    st.plotly_chart(coverage_line_figure(timeline), key="coverage_lines")
+
+
+# ---- hand-out --------------------------------------------------------------------------------------
+def html_export(run_ids: Sequence[str], payoff_key: str, coverage_key: str, key: str) -> None:
+    """One self-contained HTML file of the comparison, with the payoff chart and the coverage animation
+    of the panels `payoff_key` / `coverage_key` when they have been computed for these runs."""
+    st.subheader("Hand-out")
+    pay = finished_result(task_key(payoff_key, run_ids))
+    timeline = (finished_result(task_key(coverage_key, run_ids)) or (None,))[0]
+    parts = ["grids", "loss curves"] + (["payoff chart"] if pay else []) + (["coverage animation"] if timeline else [])
+    st.caption(f"One HTML file with {', '.join(parts)} and the protocol, images inlined: opens offline in any "
+               "browser. Compute the payoff chart and the coverage animation first to include them.")
+    html_key = f"{key}_html_{'+'.join(run_ids)}"  # a new selection needs a new file
+    if st.button("Build the HTML report", key=f"{key}_build"):
+        from dclab.analysis.report import comparison_html
+
+        with user_errors():
+            with tempfile.TemporaryDirectory() as tmp:
+                out = comparison_html([open_run(rid).path for rid in run_ids], Path(tmp) / "comparison.html",
+                                      payoff=pay, timeline=timeline)
+                st.session_state[html_key] = out.read_bytes()
+    html = st.session_state.get(html_key)
+    if html:
+        st.download_button("Download the HTML report", html, file_name="dclab-comparison.html", mime="text/html",
+                           key=f"{key}_download")
