@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 import torch
 
+from dclab.coresets import list_coresets
 from dclab.data import load_dataset
 from dclab.eval.published import resolve_settings
 from dclab.runs import RunDir
@@ -111,9 +112,9 @@ def initial_images(run: RunDir) -> torch.Tensor | None:
 CLASSROOM = "classroom"
 
 
-def pair_preset(methods: Sequence[str], key: str) -> str | None:
-    """A preset every method has: `classroom` by default on a CPU, else the device default; the
-    chosen preset's note (what it gives up against `paper`) is shown for each method."""
+def pair_preset(methods: Sequence[str], key: str) -> tuple[str | None, str]:
+    """A preset every method has (`classroom` by default on a CPU, else the device default) and a note:
+    what that preset is for each method (for `classroom`: what it gives up against `paper`)."""
     from dclab.device import resolve_device
     from dclab.methods import get_method
     from dclab.methods.base import default_preset
@@ -121,16 +122,14 @@ def pair_preset(methods: Sequence[str], key: str) -> str | None:
     classes = [get_method(m).config_class for m in methods]
     common = [p for p in classes[0].preset_names() if all(p in c.PRESETS for c in classes[1:])]
     if not common:
-        return None
+        return None, ""
     device = resolve_device("auto")
     wanted = CLASSROOM if device.type == "cpu" and CLASSROOM in common else default_preset(device, classes[0])
     preset = st.selectbox("preset", common, index=common.index(wanted) if wanted in common else 0, key=key,
                           help="classroom = a visible result within minutes on a laptop CPU; cpu = small "
                           "settings for a CPU; paper = the published settings (meant for a GPU)")
     notes = [f"**{m}**: {c.PRESET_SOURCES[preset]}" for m, c in zip(methods, classes) if preset in c.PRESET_SOURCES]
-    if notes:
-        st.caption(f"`{preset}` preset — " + " · ".join(notes))
-    return preset
+    return preset, (f"`{preset}` preset — " + " · ".join(notes) if notes else "")
 
 
 # ---- what changed ------------------------------------------------------------------------------------
@@ -278,41 +277,40 @@ def task_key(key: str, run_ids: Sequence[str]) -> str:
 
 def payoff_panel(run_ids: Sequence[str], key: str) -> None:
     """Protocol controls, a button, and the payoff bar chart of the runs (one data set and IPC)."""
-    from dclab.coresets import list_coresets
+    with st.container(key=key):
+        st.subheader("The payoff: what these few images are worth")
+        st.caption("Test accuracy of networks trained only on the synthetic images, next to random real images of "
+                   "the same size, a coreset of the same size and the whole training set (cached once per data set "
+                   "and protocol), all under the one protocol printed under the chart; error bars: std over the K "
+                   "networks.")
+        settings = protocol_settings(f"{key}_protocol", default_preset="quick")
+        coresets = [c for c in list_coresets() if c != "random"]
+        coreset = st.selectbox("coreset baseline", coresets, key=f"{key}_coreset",
+                               index=coresets.index("herding") if "herding" in coresets else 0)
+        if st.button("Compute the payoff chart", key=f"{key}_go", type="primary"):
+            with user_errors():
+                sets = {rid: synthetic_from_run(open_run(rid)) for rid in run_ids}
+                kinds = {(s.dataset, s.ipc) for s in sets.values()}
+                if len(kinds) > 1:
+                    raise ValueError("the payoff chart needs runs of one data set and one IPC; choose such runs")
+                first = next(iter(sets.values()))
+                protocol = resolve_settings(settings, method=first.method, dataset=first.dataset, ipc=first.ipc)
 
-    st.subheader("The payoff: what these few images are worth")
-    st.caption("Test accuracy of networks trained only on the synthetic images, next to random real images of "
-               "the same size, a coreset of the same size and the whole training set (cached once per data set "
-               "and protocol), all under the one protocol printed under the chart; error bars: std over the K "
-               "networks.")
-    settings = protocol_settings(f"{key}_protocol", default_preset="quick")
-    coresets = [c for c in list_coresets() if c != "random"]
-    coreset = st.selectbox("coreset baseline", coresets, key=f"{key}_coreset",
-                           index=coresets.index("herding") if "herding" in coresets else 0)
-    if st.button("Compute the payoff chart", key=f"{key}_go", type="primary"):
-        with user_errors():
-            sets = {rid: synthetic_from_run(open_run(rid)) for rid in run_ids}
-            kinds = {(s.dataset, s.ipc) for s in sets.values()}
-            if len(kinds) > 1:
-                raise ValueError("the payoff chart needs runs of one data set and one IPC; choose such runs")
-            first = next(iter(sets.values()))
-            protocol = resolve_settings(settings, method=first.method, dataset=first.dataset, ipc=first.ipc)
+                def task(progress, stop):
+                    from dclab.analysis.payoff import payoff
 
-            def task(progress, stop):
-                from dclab.analysis.payoff import payoff
+                    data = load_dataset(first.dataset)
+                    out = []
+                    for i, (rid, syn) in enumerate(sets.items()):
+                        if stop.is_set():
+                            break
+                        out.append((syn.method, payoff(
+                            syn, data, protocol, "auto", coreset=coreset, seed=0,
+                            progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)), 1000))))
+                    return _merge_payoffs(out) if len(out) == len(sets) else None
 
-                data = load_dataset(first.dataset)
-                out = []
-                for i, (rid, syn) in enumerate(sets.items()):
-                    if stop.is_set():
-                        break
-                    out.append((syn.method, payoff(
-                        syn, data, protocol, "auto", coreset=coreset, seed=0,
-                        progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)), 1000))))
-                return _merge_payoffs(out) if len(out) == len(sets) else None
-
-            eval_board().submit(task_key(key, run_ids), "payoff chart", task)
-    task_panel(task_key(key, run_ids), show_payoff)
+                eval_board().submit(task_key(key, run_ids), "payoff chart", task)
+        task_panel(task_key(key, run_ids), show_payoff)
 
 
 def show_payoff(result: Any) -> None:
@@ -333,28 +331,30 @@ def finished_result(key: str) -> Any:
 # ---- coverage over time ----------------------------------------------------------------------------
 def coverage_panel(run_ids: Sequence[str], key: str) -> None:
     """A button and the coverage animation of the runs (one joint embedding) with coverage/MMD lines."""
-    st.subheader("Coverage over time")
-    st.caption("One embedding fitted once over real features and every snapshot of the runs, so the points "
-               "are comparable over time: press Play (or drag the slider) to watch the synthetic images "
-               "(large symbols) spread over the real data (small dots), coloured by class.")
-    if st.button("Compute the coverage animation", key=f"{key}_go"):
-        with user_errors():
-            runs = [open_run(rid) for rid in run_ids]
-            names = {r.read_config()["dataset"]["name"] for r in runs}
-            if len(names) > 1:
-                raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); choose runs of one")
-            dataset = names.pop()
+    with st.container(key=key):
+        st.subheader("Coverage over time")
+        st.caption("One embedding fitted once over real features and every snapshot of the runs, so the points "
+                   "are comparable over time: press Play (or drag the slider) to watch the synthetic images "
+                   "(large symbols) spread over the real data (small dots), coloured by class.")
+        if st.button("Compute the coverage animation", key=f"{key}_go"):
+            with user_errors():
+                runs = [open_run(rid) for rid in run_ids]
+                names = {r.read_config()["dataset"]["name"] for r in runs}
+                if len(names) > 1:
+                    raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); "
+                                     "choose runs of one")
+                dataset = names.pop()
 
-            def task(progress, stop):
-                from dclab.analysis.coverage_timeline import coverage_timeline
+                def task(progress, stop):
+                    from dclab.analysis.coverage_timeline import coverage_timeline
 
-                data = load_dataset(dataset)
-                timeline = coverage_timeline([r.path for r in runs], data, "auto",
-                                             progress=lambda f, _msg: progress(int(1000 * f), 1000))
-                return timeline, data.class_names
+                    data = load_dataset(dataset)
+                    timeline = coverage_timeline([r.path for r in runs], data, "auto",
+                                                 progress=lambda f, _msg: progress(int(1000 * f), 1000))
+                    return timeline, data.class_names
 
-            eval_board().submit(task_key(key, run_ids), "coverage animation", task)
-    task_panel(task_key(key, run_ids), show_coverage)
+                eval_board().submit(task_key(key, run_ids), "coverage animation", task)
+        task_panel(task_key(key, run_ids), show_coverage)
 
 
 def show_coverage(result: Any) -> None:
@@ -367,22 +367,26 @@ def show_coverage(result: Any) -> None:
 def html_export(run_ids: Sequence[str], payoff_key: str, coverage_key: str, key: str) -> None:
     """One self-contained HTML file of the comparison, with the payoff chart and the coverage animation
     of the panels `payoff_key` / `coverage_key` when they have been computed for these runs."""
-    st.subheader("Hand-out")
-    pay = finished_result(task_key(payoff_key, run_ids))
-    timeline = (finished_result(task_key(coverage_key, run_ids)) or (None,))[0]
-    parts = ["grids", "loss curves"] + (["payoff chart"] if pay else []) + (["coverage animation"] if timeline else [])
-    st.caption(f"One HTML file with {', '.join(parts)} and the protocol, images inlined: opens offline in any "
-               "browser. Compute the payoff chart and the coverage animation first to include them.")
-    html_key = f"{key}_html_{'+'.join(run_ids)}"  # a new selection needs a new file
-    if st.button("Build the HTML report", key=f"{key}_build"):
-        from dclab.analysis.report import comparison_html
+    with st.container(key=key):
+        st.subheader("Hand-out")
+        pay = finished_result(task_key(payoff_key, run_ids))
+        timeline = (finished_result(task_key(coverage_key, run_ids)) or (None,))[0]
+        parts = ["grids", "loss curves", *(["payoff chart"] if pay else []),
+                 *(["coverage animation"] if timeline else [])]
+        st.caption(f"One HTML file with {', '.join(parts)} and the protocol, images inlined: opens offline in any "
+                   "browser. Compute the payoff chart and the coverage animation first to include them.")
+        html_key = f"{key}_html_{'+'.join(run_ids)}"  # a new selection needs a new file
+        if st.button("Build the HTML report", key=f"{key}_build"):
+            from dclab.analysis.report import comparison_html
 
-        with user_errors():
-            with tempfile.TemporaryDirectory() as tmp:
-                out = comparison_html([open_run(rid).path for rid in run_ids], Path(tmp) / "comparison.html",
-                                      payoff=pay, timeline=timeline)
-                st.session_state[html_key] = out.read_bytes()
-    html = st.session_state.get(html_key)
-    if html:
-        st.download_button("Download the HTML report", html, file_name="dclab-comparison.html", mime="text/html",
-                           key=f"{key}_download")
+            with user_errors():
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = comparison_html([open_run(rid).path for rid in run_ids],
+                                          Path(tmp) / "comparison.html", payoff=pay, timeline=timeline)
+                    st.session_state[html_key] = out.read_bytes()
+        html = st.session_state.get(html_key)
+        if html:
+            st.download_button("Download the HTML report", html, file_name="dclab-comparison.html",
+                               mime="text/html", key=f"{key}_download")
+
+

@@ -46,7 +46,8 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="pair_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="pair_iterations")
     with c[4]:
-        preset = pair_preset(PAIR, key="pair_preset")
+        preset, note = pair_preset(PAIR, key="pair_preset")
+    st.caption(note)
     if st.button("Start DC and DM", key="start_pair", type="primary"):
         with user_errors():
             ids = []
@@ -74,8 +75,10 @@ def grids() -> None:
     if len(views) < len(chosen):
         st.error("a chosen run no longer exists")
     if views:
-        side_by_side(views)
-        loss_curves(views, key="compare")
+        with st.container(key="same_start"):
+            side_by_side(views)
+        with st.container(key="loss_curves"):
+            loss_curves(views, key="compare")
 
 
 st.fragment(run_every=1.0 if live else None)(grids)()
