@@ -1,0 +1,63 @@
+"""The classroom views under AppTest, over real tiny runs: Compare shows runs from one start with the
+initial images once and both results beside them, the losses on one chart and per-class losses;
+Condense shows initial vs now. (The real-browser side: tests/test_e2e_classroom.py.)"""
+from __future__ import annotations
+
+import json
+
+import torch
+from test_app import app_at, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
+
+from dclab.runs import RunDir
+from dclab.viz.classroom import pixel_change
+
+
+def image_captions(at) -> list[str]:
+    return [c for img in at.image for c in img.captions]
+
+
+def plotly_specs(at) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def test_compare_shows_one_start_both_results_and_losses_on_one_chart(runs_dir):  # noqa: F811
+    dc, dm = tiny_run(runs_dir, "dc", seed=3), tiny_run(runs_dir, "dm", seed=3)
+    assert torch.equal(dc.load_snapshot(0), dm.load_snapshot(0))  # same seed: same initial images
+    at = app_at("compare")
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("**Same start:**") for m in at.markdown)
+    caps = image_captions(at)
+    assert caps.count("iteration 0, the same for every run") == 1  # the shared start, shown once
+    assert any(c.startswith(f"{dc.run_id} (finished") for c in caps)
+    assert any(c.startswith(f"{dm.run_id} (finished") for c in caps)
+    assert "dc: now − initial" in caps and "dm: now − initial" in caps
+    specs = plotly_specs(at)
+    names = [[t.get("name") for t in s["data"]] for s in specs]
+    assert sorted(names[0]) == sorted([f"dc ({dc.run_id})", f"dm ({dm.run_id})"])  # both losses, one chart
+    assert all(t["y"][0] == 1.0 for t in specs[0]["data"])  # each relative to its first value
+    class_traces = specs[1]["data"]
+    assert len(class_traces) == 2 * 10  # per-class losses: 10 digit classes in each run's panel
+
+
+def test_compare_runs_from_different_starts_are_each_shown_against_their_own(runs_dir):  # noqa: F811
+    tiny_run(runs_dir, "dm", seed=1)
+    tiny_run(runs_dir, "dm", seed=2)
+    at = app_at("compare")
+    assert not at.exception, at.exception
+    assert any("start from different images" in c.value for c in at.caption)
+    assert "iteration 0, the same for every run" not in image_captions(at)
+
+
+def test_condense_shows_initial_vs_now_of_a_finished_run(runs_dir):  # noqa: F811
+    run = tiny_run(runs_dir, "dm", iterations=3)
+    at = app_at("condense")
+    assert not at.exception, at.exception
+    caps = image_captions(at)
+    assert "initial images (iteration 0)" in caps and "now (iteration 3)" in caps
+    diff = [c for c in caps if c.startswith("difference now − initial")]
+    assert len(diff) == 1
+    shown = diff[0].rsplit("±", 1)[1].rstrip(")")
+    ds = RunDir.open(run.path).read_config()["dataset"]
+    change = pixel_change(run.load_snapshot(0), run.load_snapshot(3), ds["mean"], ds["std"])
+    assert change.abs().max() > 0.01  # the run moved its images ...
+    assert shown == f"{change.abs().max().item():.2f}"  # ... and the map's scale is that largest change
