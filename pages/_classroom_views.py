@@ -67,8 +67,8 @@ class RunView:
         return int(self.cfg["ipc"])
 
     @property
-    def name(self) -> str:
-        return f"{self.cfg['method']} ({self.run_id})"
+    def method(self) -> str:
+        return self.cfg["method"]
 
     def grid(self, images: torch.Tensor):
         ds = self.dataset
@@ -170,7 +170,7 @@ def side_by_side(views: Sequence[RunView]) -> None:
         cols = st.columns(len(views))
         for col, v in zip(cols, views):
             with col:
-                st.markdown(f"**{v.cfg['method']}** · {v.dataset['name']} · IPC {v.ipc} · seed {v.cfg.get('seed')}")
+                st.markdown(f"**{v.method}** · {v.dataset['name']} · IPC {v.ipc} · seed {v.cfg.get('seed')}")
                 if v.images is not None:
                     show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
         return
@@ -184,7 +184,7 @@ def side_by_side(views: Sequence[RunView]) -> None:
     changes = {}
     for col, v in zip(cols[1:], views):
         with col:
-            st.markdown(f"**{v.cfg['method']}**")
+            st.markdown(f"**{v.method}**")
             if v.images is not None:
                 show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
                 changes[v.run_id] = pixel_change(initials[0], v.images, v.dataset["mean"], v.dataset["std"])
@@ -199,19 +199,27 @@ def side_by_side(views: Sequence[RunView]) -> None:
         if v.run_id in changes:
             with col:
                 grid, _ = difference_grid(changes[v.run_id], v.ipc, v.dataset["class_names"], limit)
-                show_grid(grid, caption=f"{v.cfg['method']}: now − initial")
+                show_grid(grid, caption=f"{v.method}: now − initial")
                 st.caption(_moved_caption(changes[v.run_id], v))
+
+
+def names(views: Sequence[RunView]) -> list[str]:
+    """A short name per run for legends: its method, with the run id where two share a method."""
+    methods = [v.method for v in views]
+    return [v.method if methods.count(v.method) == 1 else f"{v.method} ({v.run_id})" for v in views]
 
 
 def loss_curves(views: Sequence[RunView], key: str) -> None:
     """Every run's loss on one chart (each relative to its start), then per-class losses per run."""
-    st.plotly_chart(pair_loss_figure({v.name: v.losses for v in views}), key=f"{key}_losses")
+    st.plotly_chart(pair_loss_figure({n: v.losses for n, v in zip(names(views), views)}), key=f"{key}_losses")
+    st.caption("each loss divided by its first value (the methods' losses have different units): both start "
+               "at 1, and the chart shows how far each has fallen; hover for the raw value")
     class_losses(views, key)
 
 
 def class_losses(views: Sequence[RunView], key: str) -> None:
     """Per-class loss curves of each run (from its metrics), one panel per run."""
-    per_class = {v.name: losses_from_metrics(v.run.read_metrics())[1] for v in views}
+    per_class = {n: losses_from_metrics(v.run.read_metrics())[1] for n, v in zip(names(views), views)}
     per_class = {name: pts for name, pts in per_class.items() if pts}
     if per_class:
         st.plotly_chart(class_loss_figure(per_class, views[0].dataset["class_names"]), key=f"{key}_class_losses")

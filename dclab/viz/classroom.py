@@ -23,12 +23,15 @@ from dclab.viz.grid import denormalize
 DARKER, BRIGHTER = (0.13, 0.40, 0.67), (0.70, 0.09, 0.17)
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf")
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}
 PAYOFF_COLOURS = ("#d62728", "#7f7f7f", "#9467bd", "#2ca02c")  # synthetic, random real, coreset, whole set
 
 
 def _layout(fig: go.Figure, height: int, **kwargs: Any) -> go.Figure:
     kwargs.setdefault("margin", {"l": 10, "r": 10, "t": 40, "b": 10})
-    fig.update_layout(height=height, legend={"orientation": "h"}, **kwargs)
+    kwargs.setdefault("legend", LEGEND_ABOVE)
+    fig.update_layout(height=height, **kwargs)
     return fig
 
 
@@ -116,7 +119,7 @@ def class_loss_figure(runs: Mapping[str, Sequence[tuple[int, Sequence[float]]]],
                           row=1, col=col)
         fig.update_xaxes(title_text="iteration", row=1, col=col)
     fig.update_yaxes(title_text="loss of the class", row=1, col=1)
-    return _layout(fig, 340)
+    return _layout(fig, 380, legend=LEGEND_BELOW, margin={"l": 10, "r": 10, "t": 40, "b": 40})
 
 
 # ---- the payoff -------------------------------------------------------------------------------------
@@ -213,4 +216,4 @@ def coverage_line_figure(timeline: Any) -> go.Figure:
         fig.add_trace(go.Scatter(x=its, y=[f.mmd for f in frames], mode="lines+markers", name=run,
                                  legendgroup=run, showlegend=False, line={"color": colour}), row=1, col=2)
     fig.update_xaxes(title_text="iteration")
-    return _layout(fig, 320)
+    return _layout(fig, 360, legend=LEGEND_BELOW, margin={"l": 10, "r": 10, "t": 40, "b": 40})
