@@ -42,6 +42,8 @@ from pages.common import (
 )
 
 COST_WINDOW = 50  # steps of a run's metrics behind "cost per iteration"
+INITIAL_CACHE = 16  # run folders whose initial images are kept in memory
+_INITIAL: dict[str, torch.Tensor] = {}  # helper cache of initial_images
 DIFF_HELP = "white = unchanged, red = brighter than at the start, blue = darker"
 
 
@@ -98,14 +100,20 @@ def run_view(run_id: str, manager) -> RunView | None:
 
 
 def initial_images(run: RunDir) -> torch.Tensor | None:
-    """The images the run started from (its snapshot at iteration 0), or None before it is written."""
-    if 0 not in run.snapshot_iterations():
-        return None
-    try:
-        return run.load_snapshot(0)
-    except ValueError as e:
-        st.error(str(e))
-        return None
+    """The images the run started from (its snapshot at iteration 0), or None before it is written.
+    Read once per run folder: a live view redraws every second, and the start never changes."""
+    key = str(run.path.resolve())
+    if key not in _INITIAL:
+        if 0 not in run.snapshot_iterations():
+            return None
+        try:
+            _INITIAL[key] = run.load_snapshot(0)
+        except ValueError as e:
+            st.error(str(e))
+            return None
+        while len(_INITIAL) > INITIAL_CACHE:
+            _INITIAL.pop(next(iter(_INITIAL)))
+    return _INITIAL[key]
 
 
 # ---- the preset of runs started together -----------------------------------------------------------
