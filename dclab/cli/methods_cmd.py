@@ -1,12 +1,15 @@
-"""`python -m dclab methods [NAME] [--json]`: the methods with their settings, defaults, help and presets."""
+"""`python -m dclab methods [NAME] [--json] [--explain M]`: the methods with their settings, defaults, help
+and presets; `--explain M` prints what method M does (objective, loop, what to watch, paper)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
 from dclab.config import FieldInfo
 from dclab.methods import get_method, list_methods
+from dclab.methods.explain import get_explanation
 
 NAME = "methods"
 HELP = "list condensation methods with their settings, defaults, help and presets"
@@ -15,6 +18,8 @@ HELP = "list condensation methods with their settings, defaults, help and preset
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", default=None, help="show only this method")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--explain", metavar="METHOD", default=None,
+                        help="explain one method: its objective, its loop, what to watch, its paper")
 
 
 def _type_name(t: Any) -> str:
@@ -66,6 +71,10 @@ def format_method(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.explain:
+        explanation = get_explanation(args.explain)  # UnknownNameError with the valid names
+        print(json.dumps(dataclasses.asdict(explanation), indent=2) if args.json else explanation.to_text())
+        return 0
     names = [args.name] if args.name else list_methods()
     if args.name:
         get_method(args.name)  # UnknownNameError with the valid names

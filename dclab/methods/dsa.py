@@ -47,11 +47,13 @@ class DSAConfig(DCConfig):
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         "paper": {**DCConfig.PRESETS["paper"], "init": "real"},
         "cpu": DCConfig.PRESETS["cpu"],
+        "classroom": DCConfig.PRESETS["classroom"],
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "authors' README command `python main.py --dataset CIFAR10 --model ConvNet --ipc 10 --init real "
                  "--method DSA --dsa_strategy color_crop_cutout_flip_scale_rotate` (1000 iterations, lr_img 0.1)",
         "cpu": DCConfig.PRESET_SOURCES["cpu"],
+        "classroom": DCConfig.PRESET_SOURCES["classroom"],
     }
 
 

@@ -69,6 +69,16 @@ class IDCConfig(MethodConfig):
         # dclab's CPU-sized run (not a published setting)
         "cpu": {"iterations": 20, "factor": 2, "inner_loop": 10, "metric": "mse", "lr_img": 5e-3,
                 "batch_real": 32, "net_width": 32, "n_data": 256, "norm": "instancenorm", "mix_init": True},
+        "classroom": {"iterations": 15, "factor": 2, "inner_loop": 5, "metric": "mse", "lr_img": 5e-3,
+                      "batch_real": 32, "net_width": 32, "n_data": 128, "norm": "instancenorm", "mix_init": True},
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "IDC authors' README and misc/reproduce.py (CIFAR-10, --reproduce -f 2)",
+        "paper_mnist": "IDC authors' misc/reproduce.py, MNIST (metric l1, lr_img 1e-4, n_data 500)",
+        "cpu": "dclab's CPU budget (not a published setting): 20 iterations x 10 rounds, width 32",
+        "classroom": "about a minute on a 2-core CPU (digits, IPC 10): gives up against paper 130x fewer "
+                     "iterations (15 vs 2000), 5 instead of 100 rounds per iteration, a network trained on "
+                     "128 instead of 2000 real images per round, ConvNet width 32 instead of 128",
     }
 
     def net_options(self) -> dict[str, Any]:

@@ -97,6 +97,17 @@ class MTTConfig(MethodConfig):
         **{paper_preset_name(d, n): {**PAPER_NETWORK, **row} for (d, n), row in PAPER_TABLE.items()},
         "cpu": {"iterations": 200, "width": 16, "depth": 2, "num_experts": 2, "expert_epochs": 2,
                 "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
+        "classroom": {"iterations": 150, "width": 16, "depth": 2, "num_experts": 2, "expert_epochs": 2,
+                      "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
+    }
+    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
+        "paper": "MTT paper (Cazenavette et al., CVPR 2022) appendix table, CIFAR-10 IPC 10 row",
+        **{paper_preset_name(d, n): f"MTT paper appendix table, {d} IPC {n} row" for (d, n) in PAPER_TABLE},
+        "cpu": "dclab's CPU budget: ConvNet-2 width 16, 2 experts of 5 epochs, 10 student steps, 200 iterations",
+        "classroom": "about a minute on a 2-core CPU (digits, IPC 10; the experts train once first): gives up "
+                     "against paper 2 instead of 100 experts, 10 instead of 30 student steps, starts from "
+                     "the first 3 expert epochs only, a ConvNet-2 of width 16 instead of ConvNet-3 width 128, "
+                     "150 instead of 5000 iterations",
     }
 
     def net_options(self) -> dict[str, Any]:
