@@ -244,7 +244,7 @@ def cost_per_iteration(run: RunDir) -> str | None:
     status = run.read_status()
     where = status.get("device") or run.read_config().get("device") or "this device"
     threads = status.get("threads")
-    on = f"{where}" + (f", {threads} threads" if threads else "")
+    on = f"{where}" + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
     median = statistics.median(secs[-COST_WINDOW:])
     return f"{median:.3f} s per iteration on {on} (median of the last {min(len(secs), COST_WINDOW)} steps of {run.run_id})"
 
@@ -261,19 +261,20 @@ def latest_run_of(method: str, runs: Sequence[RunDir]) -> RunDir | None:
 
 
 def explanation(method: str, run: RunDir | None = None, compact: bool = False) -> None:
-    """The algorithm box of `method`: objective (LaTeX), the loop, what to watch, cost here, the paper."""
+    """The algorithm box of `method`: objective (LaTeX), the loop, what to watch, its cost per iteration
+    here (from `run`'s metrics) and the paper; `compact` puts the loop and the notes side by side."""
     from dclab.methods.explain import get_explanation
 
     e = get_explanation(method)
-    cols = st.columns([3, 2]) if compact else [st.container(), st.container()]
-    with cols[0]:
-        st.markdown(f"**{e.title}** — the objective")
-        st.latex(e.objective)
-        st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(e.loop, start=1)))
-    with cols[1]:
+    st.markdown(f"**{e.title}** — the objective")
+    st.latex(e.objective)
+    loop, notes = st.columns([1, 1]) if compact else (st.container(), st.container())
+    loop.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(e.loop, start=1)))
+    with notes:
         st.markdown(f"**What to watch:** {e.watch}")
         cost = cost_per_iteration(run) if run is not None else None
-        st.markdown(f"**Cost here:** {cost}" if cost else "**Cost here:** measured once a run of it has stepped")
+        st.markdown(f"**Cost here:** {cost}" if cost else "**Cost here:** shown once a run of it has stepped "
+                    "on this machine")
         st.caption(f"Paper: {e.paper}")
 
 

@@ -26,7 +26,7 @@ from pages.common import (
     show_grid,
     user_errors,
 )
-from pages._classroom_views import RunView, class_losses, initial_vs_now, payoff_panel
+from pages._classroom_views import RunView, class_losses, explanation, initial_vs_now, latest_run_of, payoff_panel
 
 VIEW_GEN = "condense_view_gen"  # bumped by Start: the run selector is re-created at the new run
 st.title("Condense")
@@ -49,6 +49,8 @@ with st.expander("New run", expanded=NEW_RUN_OPEN):
         method_class = get_method(method)
         if method_class.description:
             st.caption(method_class.description)
+        with st.container(border=True, key="explain_form"):
+            explanation(method, latest_run_of(method, all_runs()), compact=True)
         devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         device = c[2].selectbox("device", devices, key="device")
         presets = method_class.config_class.preset_names()
@@ -122,6 +124,8 @@ if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stoppe
 if c[2].button("Stop", key="stop", disabled=job is None or status not in LIVE_JOB_STATUSES):
     job.stop()
 c[3].caption(f"status when loaded: **{status}**")
+with st.expander(f"How {run.read_config()['method']} works: the algorithm box"), st.container(key="explain_run"):
+    explanation(run.read_config()["method"], run)
 
 
 # ---- live view ------------------------------------------------------------------------------------

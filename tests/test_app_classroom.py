@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from test_app import app_at, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
 
+from dclab.methods import METHODS
+from dclab.methods.explain import get_explanation
 from dclab.runs import RunDir
 from dclab.viz.classroom import pixel_change
 
@@ -61,3 +64,25 @@ def test_condense_shows_initial_vs_now_of_a_finished_run(runs_dir):  # noqa: F81
     change = pixel_change(run.load_snapshot(0), run.load_snapshot(3), ds["mean"], ds["std"])
     assert change.abs().max() > 0.01  # the run moved its images ...
     assert shown == f"{change.abs().max().item():.2f}"  # ... and the map's scale is that largest change
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_condense_form_explains_the_chosen_method(runs_dir, method):  # noqa: F811
+    at = app_at("condense")
+    at.selectbox(key="method").set_value(method).run()
+    assert not at.exception, at.exception
+    e = get_explanation(method)
+    assert [x.value for x in at.latex] == [f"$$\n{e.objective}\n$$"]  # the algorithm box of the chosen method
+    text = "\n".join(m.value for m in at.markdown)
+    assert e.title in text and e.loop[0] in text and e.watch in text
+    assert f"Paper: {e.paper}" in [c.value for c in at.caption]
+
+
+def test_run_view_explains_its_method_with_its_cost_per_iteration(runs_dir):  # noqa: F811
+    run = tiny_run(runs_dir, "dm", iterations=3)
+    secs = sorted(float(r["seconds"]) for r in run.read_metrics() if "seconds" in r)
+    at = app_at("condense")
+    costs = [m.value for m in at.markdown if m.value.startswith("**Cost here:**")]
+    # the form (newest dm run) and the run's own box: the median of its 3 steps, on the device it used
+    assert costs == [f"**Cost here:** {secs[1]:.3f} s per iteration on cpu, 1 thread (median of the last 3 steps "
+                     f"of {run.run_id})"] * 2, costs
