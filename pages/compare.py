@@ -11,6 +11,7 @@ from dclab.jobs import RunSpec
 from dclab.runs.export import synthetic_from_run
 from dclab.viz.figures import tsne_figure
 from pages.common import (
+    all_runs,
     eval_board,
     job_manager,
     open_run,
@@ -22,7 +23,9 @@ from pages.common import (
 )
 from pages._classroom_views import (
     coverage_panel,
+    explanation,
     html_export,
+    latest_run_of,
     loss_curves,
     pair_preset,
     payoff_panel,
@@ -57,6 +60,10 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
                 ids.append(job.id)
             st.session_state["compare_runs"] = ids
             st.rerun()
+with st.expander("How DC and DM work: the two algorithm boxes"), st.container(key="explain_pair"):
+    for col, m in zip(st.columns(len(PAIR)), PAIR):
+        with col:
+            explanation(m, latest_run_of(m, all_runs()))
 
 runs = [r.run_id for r in readable_runs()]
 if len(runs) < 2:
