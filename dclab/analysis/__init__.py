@@ -1,0 +1,1 @@
+"""Analyses over finished runs: the payoff chart, the coverage timeline, the comparison report."""

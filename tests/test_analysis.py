@@ -1,0 +1,106 @@
+"""Analyses of finished runs on real torch runs (digits, tiny settings): per-class losses in
+metrics.jsonl, the shared initial images of a pair, the payoff bars (function and CLI)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from dclab.analysis.payoff import balanced_training_set, payoff, whole_epochs
+from dclab.cli.main import main
+from dclab.eval.protocol import EvalProtocol
+from dclab.jobs import JobManager, RunSpec
+from dclab.methods import get_method
+from dclab.methods.base import init_images
+from dclab.runs import RunDir
+
+PER_CLASS = ("dc", "dsa", "dm", "idc", "mdc")  # the methods whose loss is a sum over classes
+TINY = {"net_width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1, "n_data": 32, "delta_t": 2}
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """DC and DM started together (same seed, data set, IPC), run to the end in two worker threads."""
+    root = tmp_path_factory.mktemp("runs")
+    manager = JobManager(root, max_running_per_device=2)
+    jobs = {m: manager.submit(RunSpec(dataset="digits", method=m, ipc=2, seed=3, device="cpu", preset="classroom",
+                                      iterations=4, overrides={"net_width": 16, "batch_real": 16}))
+            for m in ("dc", "dm")}
+    for job in jobs.values():
+        assert job.wait(300)
+    manager.shutdown()
+    return {m: RunDir.open(j.run_dir.path) for m, j in jobs.items()}
+
+
+@pytest.mark.parametrize("name", PER_CLASS)
+def test_step_reports_one_loss_per_class_summing_to_the_loss(name, digits):
+    cls = get_method(name)
+    fields = {f.name for f in cls.config_class.fields_info()}
+    cfg = cls.config_class.build("classroom", {k: v for k, v in TINY.items() if k in fields})
+    m = cls(digits, 2, cfg, seed=0, device="cpu").step()
+    assert len(m.class_losses) == digits.num_classes and all(math.isfinite(v) for v in m.class_losses)
+    assert sum(m.class_losses) == pytest.approx(m.loss, rel=1e-4)
+    assert len(set(m.class_losses)) > 1  # really per class, not one number repeated
+
+
+def test_run_records_class_losses_in_metrics(pair, digits):
+    for run in pair.values():
+        steps = [r for r in run.read_metrics() if "kind" not in r]
+        assert [r["iteration"] for r in steps] == [1, 2, 3, 4]
+        for r in steps:
+            assert len(r["class_losses"]) == digits.num_classes
+            assert sum(r["class_losses"]) == pytest.approx(r["loss"], rel=1e-4)
+
+
+def test_pair_shares_its_initial_images_and_both_change(pair, digits):
+    first = {m: run.load_snapshot(run.snapshot_iterations()[0]) for m, run in pair.items()}
+    assert all(run.snapshot_iterations()[0] == 0 for run in pair.values())
+    torch.testing.assert_close(first["dc"], first["dm"], rtol=0, atol=0)
+    torch.testing.assert_close(first["dm"], init_images(digits, 2, "real", 3), rtol=0, atol=0)
+    for m, run in pair.items():
+        assert not torch.equal(run.load_final().images, first[m]), m
+
+
+def test_payoff_bars_under_one_protocol_and_cached_whole_set(pair, digits, tmp_path):
+    syn = pair["dm"].load_final()
+    protocol = EvalProtocol.build("quick", {"models": 2, "epochs": 4})
+    seen = []
+    result = payoff(syn, digits, protocol, "cpu", coreset="kcenter", cache_dir=tmp_path,
+                    progress=lambda f, what: seen.append(f), whole_steps=12)
+    names = [b.name for b in result.bars]
+    assert names == ["synthetic (dm)", "random real", "coreset (kcenter)", "whole training set"]
+    assert [b.images_per_class for b in result.bars] == [2, 2, 2, None]
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    protos = [b.result.protocol for b in result.bars]
+    assert all(p == protos[0] for p in protos[:3]) and result.protocol == result.bars[0].result.protocol_text
+    whole = protos[3]
+    assert whole.epochs == whole_epochs(protocol, digits.min_class_count(), 10, 12) < protocol.epochs
+    assert whole.replace(epochs=protocol.epochs) == protos[0]  # the same protocol but its epochs
+    assert balanced_training_set(digits).ipc == digits.min_class_count()
+    # 2 images per class vs ~1700 images: the whole set wins by far under the same protocol
+    assert result.bars[3].result.mean > result.bars[1].result.mean + 0.2
+    cached = list(tmp_path.glob("digits_*.json"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    again = payoff(syn, digits, protocol, "cpu", coreset="random", cache_dir=tmp_path, whole_steps=12)
+    assert again.bars[3].result == result.bars[3].result and cached[0].stat().st_mtime_ns == stamp
+    assert again.bars[1].result.accs == again.bars[2].result.accs  # random twice, same seed: same bar
+    other = protocol.replace(seed=1)
+    payoff(syn, digits, other, "cpu", coreset="random", cache_dir=tmp_path, whole_steps=12)
+    assert len(list(tmp_path.glob("digits_*.json"))) == 2  # a new protocol, a new cache entry
+
+
+def test_payoff_cli_json(pair, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DCLAB_CACHE", str(tmp_path))
+    argv = ["payoff", str(pair["dc"].path), "--json", "--protocol", "quick", "--models", "1", "--epochs", "2",
+            "--baseline", "random", "--whole-steps", "10"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [b["label"] for b in out["bars"]] == ["synthetic (dc) (2/class)", "random real (2/class)",
+                                                  "coreset (random) (2/class)", "whole training set (all/class)"]
+    assert "K=1" in out["protocol"] and all(0 <= b["mean"] <= 1 for b in out["bars"])
+    assert list((tmp_path / "payoff").glob("digits_*.json"))
+    assert main(["payoff", str(pair["dc"].path), "--baseline", "nope"]) == 2
+    assert "unknown coreset" in capsys.readouterr().err
