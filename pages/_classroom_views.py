@@ -279,12 +279,11 @@ def explanation(method: str, run: RunDir | None = None, compact: bool = False) -
 
 
 # ---- the payoff -----------------------------------------------------------------------------------
-def _merge_payoffs(named: Sequence[tuple[str, Any]]) -> Any:
-    """One chart's bars from per-run payoffs: each run's synthetic bar (named after the run's method),
-    then the first run's baselines (the runs share data set, IPC and seed, so the baselines are one)."""
-    first = named[0][1]
-    syn = [dataclasses.replace(p.bars[0], name=f"synthetic: {name}") for name, p in named]
-    return dataclasses.replace(first, bars=(*syn, *first.bars[1:]))
+def merge_payoffs(results: Sequence[Any]) -> Any:
+    """One chart from per-run payoffs: each run's synthetic bar, then the first run's baselines (the runs
+    share data set, IPC and protocol; the baselines' seed is fixed, so they are the same sets)."""
+    first = results[0]
+    return dataclasses.replace(first, bars=(*(r.bars[0] for r in results), *first.bars[1:]))
 
 
 def task_key(key: str, run_ids: Sequence[str]) -> str:
@@ -318,13 +317,13 @@ def payoff_panel(run_ids: Sequence[str], key: str) -> None:
 
                     data = load_dataset(first.dataset)
                     out = []
-                    for i, (rid, syn) in enumerate(sets.items()):
+                    for i, syn in enumerate(sets.values()):
                         if stop.is_set():
                             break
-                        out.append((syn.method, payoff(
-                            syn, data, protocol, "auto", coreset=coreset, seed=0,
-                            progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)), 1000))))
-                    return _merge_payoffs(out) if len(out) == len(sets) else None
+                        out.append(payoff(syn, data, protocol, "auto", coreset=coreset, seed=0,
+                                          progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)),
+                                                                                 1000)))
+                    return merge_payoffs(out) if len(out) == len(sets) else None
 
                 eval_board().submit(task_key(key, run_ids), "payoff chart", task)
         task_panel(task_key(key, run_ids), show_payoff)
@@ -335,7 +334,9 @@ def show_payoff(result: Any) -> None:
         st.warning("stopped before every bar was computed")
         return
     st.plotly_chart(payoff_figure(result), key="payoff_chart")
-    st.caption(f"protocol: {result.protocol}")
+    whole = result.bars[-1].result.protocol
+    st.caption(f"protocol: {result.protocol} · whole training set (class-balanced): {whole.epochs} epochs of its "
+               f"{whole.models} networks (capped so that a CPU finishes it; cached once per data set and protocol)")
 
 
 def finished_result(key: str) -> Any:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from test_app import app_at, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
+from test_app import app_at, poll, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
 
 from dclab.methods import METHODS
 from dclab.methods.explain import get_explanation
@@ -86,3 +86,24 @@ def test_run_view_explains_its_method_with_its_cost_per_iteration(runs_dir):  # 
     # the form (newest dm run) and the run's own box: the median of its 3 steps, on the device it used
     assert costs == [f"**Cost here:** {secs[1]:.3f} s per iteration on cpu, 1 thread (median of the last 3 steps "
                      f"of {run.run_id})"] * 2, costs
+
+
+def test_compare_payoff_chart_of_a_pair_under_one_protocol(runs_dir):  # noqa: F811
+    dc, dm = tiny_run(runs_dir, "dc", seed=3), tiny_run(runs_dir, "dm", seed=3)
+    at = app_at("compare")
+    at.number_input(key="compare_payoff_protocol_quick_models").set_value(1).run()
+    at.number_input(key="compare_payoff_protocol_quick_epochs").set_value(2).run()
+    at.button(key="compare_payoff_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+
+    def bars(a):
+        return [s for s in plotly_specs(a) if s["data"] and s["data"][0].get("type") == "bar"]
+
+    assert poll(at, lambda a: bars(a), 240), [c.value for c in at.caption]
+    (spec,) = bars(at)
+    names = [x.split("<br>")[0] for x in spec["data"][0]["x"]]
+    assert sorted(names[:2]) == ["synthetic (dc)", "synthetic (dm)"]  # one bar per run of the pair ...
+    assert names[2:] == ["random real", "coreset (herding)", "whole training set"]  # ... beside one baseline set
+    assert len(spec["data"][0]["error_y"]["array"]) == 5
+    protocol = [c.value for c in at.caption if c.value.startswith("protocol: ")]
+    assert len(protocol) == 1 and "K=1, 2 ep" in protocol[0], protocol  # the one stated protocol

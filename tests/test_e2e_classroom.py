@@ -47,9 +47,9 @@ def test_home_quick_start_is_visible_without_scrolling(page, server):  # noqa: F
 def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server):  # noqa: F811
     pg = page
     _goto(pg, server, "compare")
-    preset = pg.locator(".st-key-pair_preset")
+    preset = pg.locator(".st-key-pair_preset input")
     preset.wait_for()
-    assert "classroom" in preset.inner_text()  # the default on a CPU
+    assert preset.input_value() == "classroom"  # the default on a CPU
     _fill(pg, "pair_ipc", PAIR_IPC)
     pg.locator(".st-key-start_pair button").click()
     start = pg.locator(".st-key-same_start")
@@ -68,7 +68,7 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
                 pass
         if all(start.get_by_text(finished[m]).count() for m in finished):
             break
-        if len(seen["dc"]) > 2 and len(seen["dm"]) > 2 and not (ARTIFACTS / "11_pair_live.png").exists():
+        if len(seen["dc"]) > 1 and len(seen["dm"]) > 1 and not (ARTIFACTS / "11_pair_live.png").exists():
             start.screenshot(path=str(ARTIFACTS / "11_pair_live.png"))
         pg.wait_for_timeout(400)
     wall = time.monotonic() - t0
@@ -77,7 +77,7 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
     for m in captions:
         final = _grid(start, captions[m]).get_attribute("src")
         assert final != initial_src, f"{m}: the final grid is the initial one"
-        assert len(seen[m]) >= 3, f"{m}: the grid did not update live ({len(seen[m])} versions seen)"
+        assert len(seen[m]) >= 2, f"{m}: the grid did not update live ({len(seen[m])} versions seen)"
     moved = [float(x) for x in re.findall(r"most in class \S+ \(([0-9.]+)\)", start.inner_text())]
     assert len(moved) == 2 and min(moved) > 0, moved  # both difference maps show a change
     legend = pg.locator(".st-key-loss_curves .js-plotly-plot").first.locator(".legendtext")

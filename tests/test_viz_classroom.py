@@ -17,6 +17,7 @@ from dclab.viz.classroom import (
     frames_by_run,
     losses_from_metrics,
     pair_loss_figure,
+    payoff_figure,
     pixel_change,
     timeline_figure,
 )
@@ -117,3 +118,26 @@ def test_coverage_line_figure_has_coverage_and_mmd_per_run():
     fig = coverage_line_figure(tl)
     assert len(fig.data) == 2
     assert list(fig.data[0].y) == [0.1, 0.4] and list(fig.data[1].y) == pytest.approx([0.9, 0.6])
+
+
+def _bar(name, ipc, accs):
+    from dclab.analysis.payoff import PayoffBar
+    from dclab.eval.protocol import EvalProtocol
+    from dclab.eval.result import EvalResult
+
+    return PayoffBar(name, ipc, EvalResult(accs=accs, protocol=EvalProtocol.build("quick"), dataset="digits",
+                                           method=name, ipc=ipc or 0, seconds=1.0))
+
+
+def test_payoff_figure_one_bar_per_set_with_error_bars_in_percent():
+    from dclab.analysis.payoff import PayoffResult
+
+    result = PayoffResult(bars=(_bar("synthetic (dm)", 10, (0.80, 0.90)), _bar("random real", 10, (0.60, 0.60)),
+                                _bar("whole training set", None, (0.97, 0.99))), protocol="ConvNet ...")
+    fig = payoff_figure(result)
+    (bars,) = fig.data
+    assert list(bars.x) == ["synthetic (dm)<br>(10 / class)", "random real<br>(10 / class)",
+                            "whole training set<br>(all images)"]
+    assert list(bars.y) == pytest.approx([85.0, 60.0, 98.0])
+    assert list(bars.error_y.array) == pytest.approx([5.0, 0.0, 1.0])  # std over the K networks, in %
+    assert bars.text[0] == "85.0 ± 5.0 %"
