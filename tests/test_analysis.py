@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -104,3 +105,56 @@ def test_payoff_cli_json(pair, tmp_path, monkeypatch, capsys):
     assert list((tmp_path / "payoff").glob("digits_*.json"))
     assert main(["payoff", str(pair["dc"].path), "--baseline", "nope"]) == 2
     assert "unknown coreset" in capsys.readouterr().err
+
+
+def test_coverage_timeline_one_projection_for_both_runs(pair, digits):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+    from dclab.eval.feature_net import embed_all, trained_feature_net
+    from dclab.viz.coverage import knn_coverage, median_bandwidth2, mmd2_rbf
+    from dclab.viz.tsne import stratified_subsample
+
+    seen = []
+    tl = coverage_timeline([pair["dc"].path, pair["dm"].path], digits, "cpu", max_real=200,
+                           progress=lambda f, what: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert tl.runs() == [pair["dc"].run_id, pair["dm"].run_id]
+    for run in pair.values():
+        frames = tl.frames_of(run.run_id)
+        assert [f.iteration for f in frames] == run.snapshot_iterations() and frames[0].iteration == 0
+        assert all(f.xy.shape == (digits.num_classes * 2, 2) and np.isfinite(f.xy).all() for f in frames)
+        assert all(0.0 <= f.coverage <= 1.0 and f.mmd >= -1e-9 for f in frames)
+    # the shared initial images land on the same points in both runs: one projection for all frames
+    first = [tl.frames_of(r.run_id)[0] for r in pair.values()]
+    np.testing.assert_allclose(first[0].xy, first[1].xy)
+    assert first[0].coverage == first[1].coverage and first[0].mmd == pytest.approx(first[1].mmd)
+    last = tl.frames_of(pair["dm"].run_id)[-1]
+    assert not np.allclose(last.xy, first[1].xy)  # DM moved its points
+    assert tl.real_xy.shape == (200, 2) and tl.real_labels.shape == (200,)
+    assert tl.frame_at(pair["dm"].run_id, 10**6) == last and "PCA fitted once" in tl.projection
+    # coverage and MMD are those of the viz module on the same real sample, in feature space
+    net = trained_feature_net(digits, device="cpu")
+    real = embed_all(net, digits.x_train[stratified_subsample(digits.y_train, 20, 0)]).double()
+    feats = embed_all(net, pair["dm"].load_snapshot(last.iteration)).double()
+    assert last.coverage == knn_coverage(real, feats, 5)
+    assert last.mmd == pytest.approx(mmd2_rbf(real, feats, median_bandwidth2(real, real[:0])))
+
+
+def test_coverage_timeline_bad_input(pair, digits):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+
+    with pytest.raises(ValueError, match="projection"):
+        coverage_timeline([pair["dc"].path], digits, "cpu", projection="umap")
+    with pytest.raises(ValueError, match="at least one run"):
+        coverage_timeline([], digits, "cpu")
+
+
+def test_payoff_of_a_pair_has_one_bar_per_set(pair, digits, tmp_path):
+    sets = [pair["dc"].load_final(), pair["dm"].load_final()]
+    protocol = EvalProtocol.build("quick", {"models": 1, "epochs": 2})
+    result = payoff(sets, digits, protocol, "cpu", coreset="random", cache_dir=tmp_path, whole_steps=6)
+    assert [b.name for b in result.bars] == ["synthetic (dc)", "synthetic (dm)", "random real",
+                                              "coreset (random)", "whole training set"]
+    from dclab.coresets import select_coreset
+
+    with pytest.raises(ValueError, match="images per class"):
+        payoff([sets[0], select_coreset("random", digits, 3)], digits, protocol, "cpu", cache_dir=tmp_path)

@@ -1,7 +1,7 @@
 """The payoff chart: a condensed set against real images of the same size and the whole training set.
 
-Four bars under ONE protocol (same networks, seeds, optimiser, schedule, augmentation):
-  1. the synthetic set (N images per class),
+Bars under ONE protocol (same networks, seeds, optimiser, schedule, augmentation):
+  1. the synthetic set (N images per class; one bar per set when a pair is compared),
   2. random real images, N per class,
   3. a coreset of N per class (herding by default),
   4. the whole training set, class-balanced (the smallest class's count per class, so every class
@@ -16,7 +16,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class PayoffBar:
 
 @dataclass(frozen=True)
 class PayoffResult:
-    bars: tuple[PayoffBar, ...]  # synthetic, random real, coreset, whole training set
+    bars: tuple[PayoffBar, ...]  # synthetic set(s), random real, coreset, whole training set
     protocol: str  # the one protocol line shared by the bars (the whole set's epochs said in its bar)
 
     def describe(self) -> str:
@@ -106,20 +106,29 @@ def whole_set_result(data: DatasetBundle, protocol: EvalProtocol, device: str | 
     return result
 
 
-def payoff(syn: SyntheticSet, data: DatasetBundle, protocol: EvalProtocol, device: str | torch.device = "auto", *,
-           coreset: str = "herding", seed: int = 0, cache_dir: Path | None = None,
-           progress: Progress | None = None, whole_steps: int = WHOLE_STEPS) -> PayoffResult:
-    """The four bars (synthetic, random real, coreset, whole set) of `syn` under `protocol`."""
+def payoff(syn: SyntheticSet | Sequence[SyntheticSet], data: DatasetBundle, protocol: EvalProtocol,
+           device: str | torch.device = "auto", *, coreset: str = "herding", seed: int = 0,
+           cache_dir: Path | None = None, progress: Progress | None = None,
+           whole_steps: int = WHOLE_STEPS) -> PayoffResult:
+    """The bars of `syn` under `protocol`: one per synthetic set (a pair gives two), then random
+    real, the coreset and the whole set. Several sets must have the same images per class."""
+    sets = [syn] if isinstance(syn, SyntheticSet) else list(syn)
+    if not sets:
+        raise ValueError("give at least one synthetic set")
+    ipc = sets[0].ipc
+    if any(s.ipc != ipc for s in sets):
+        raise ValueError(f"the sets differ in images per class ({sorted({s.ipc for s in sets})}); "
+                         f"the payoff compares sets of one size")
     report = progress or (lambda fraction, what: None)
-    ipc = syn.ipc
+    steps = [(f"synthetic ({s.method})", lambda s=s: s) for s in sets]
+    steps += [("random real", lambda: select_coreset("random", data, ipc, seed=seed, device=device)),
+              (f"coreset ({coreset})", lambda: select_coreset(coreset, data, ipc, seed=seed, device=device))]
+    total = len(steps) + 1
     bars = []
-    steps = [("synthetic", f"synthetic ({syn.method})", lambda: syn),
-             ("random", "random real", lambda: select_coreset("random", data, ipc, seed=seed, device=device)),
-             ("coreset", f"coreset ({coreset})", lambda: select_coreset(coreset, data, ipc, seed=seed, device=device))]
-    for i, (_, name, make) in enumerate(steps):
-        report(i / 4, f"evaluating {name}")
+    for i, (name, make) in enumerate(steps):
+        report(i / total, f"evaluating {name}")
         bars.append(PayoffBar(name, ipc, evaluate_synthetic(make(), data, protocol, device=device)))
-    report(3 / 4, "evaluating the whole training set (cached after the first time)")
+    report(len(steps) / total, "evaluating the whole training set (cached after the first time)")
     whole = whole_set_result(data, protocol, device, whole_steps=whole_steps, cache_dir=cache_dir)
     bars.append(PayoffBar("whole training set", None, whole))
     report(1.0, "done")

@@ -9,6 +9,7 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -207,6 +208,19 @@ def run_images(run_dir: RunDir) -> tuple[SyntheticSet, str]:
     if first_error is not None:
         raise first_error
     raise ValueError(f"run {run_dir.run_id} has no images yet (no final.pt, checkpoint or snapshot)")
+
+
+def snapshot_set(run_dir: RunDir, iteration: int) -> SyntheticSet:
+    """The run's images at a snapshot as a set; multi-formation runs (IDC, MDC on IDC) carry their
+    formation factor, so `.decoded()` gives the images a network trains on."""
+    cfg = run_dir.read_run_config()
+    syn = _set_from_images(run_dir, cfg, run_dir.load_snapshot(iteration))
+    config = syn.config
+    multi = syn.method == "idc" or (syn.method == "mdc" and config.get("base") == "idc")
+    factor = config.get("factor", 1) if multi else 1
+    if isinstance(factor, int) and factor > 1:
+        return replace(syn, extras={"formation_factor": factor})
+    return syn
 
 
 def _set_from_images(run_dir: RunDir, cfg: dict, images: Tensor) -> SyntheticSet:
