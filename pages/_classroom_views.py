@@ -19,18 +19,16 @@ from dclab.data import load_dataset
 from dclab.eval.published import resolve_settings
 from dclab.runs import RunDir
 from dclab.runs.export import synthetic_from_run
-from dclab.viz.classroom import (
-    change_per_class,
-    class_loss_figure,
-    coverage_line_figure,
-    difference_grid,
-    losses_from_metrics,
-    pair_loss_figure,
+from dclab.runs.export import grid_image
+from dclab.viz.analysis_figures import (
+    class_losses_figure,
+    coverage_lines_figure,
+    losses_figure,
     payoff_figure,
-    pixel_change,
     timeline_figure,
 )
-from dclab.viz.grid import snapshot_grid
+from dclab.viz.difference import difference_rgb
+from dclab.viz.grid import denormalize, snapshot_grid
 from pages.common import (
     eval_board,
     open_run,
@@ -45,6 +43,18 @@ COST_WINDOW = 50  # steps of a run's metrics behind "cost per iteration"
 INITIAL_CACHE = 16  # run folders whose initial images are kept in memory
 _INITIAL: dict[str, torch.Tensor] = {}  # helper cache of initial_images
 DIFF_HELP = "white = unchanged, red = brighter than at the start, blue = darker"
+
+
+# ---- helpers -----------------------------------------------------------------------------------------
+def step_losses(records: Sequence[dict[str, Any]]) -> list[tuple[int, float]]:
+    """(iteration, loss) of a run's step records (evaluation records skipped)."""
+    return [(int(r["iteration"]), float(r["loss"])) for r in records if r.get("kind") != "eval" and "loss" in r]
+
+
+def change_per_class(initial: torch.Tensor, now: torch.Tensor, ds: dict[str, Any], ipc: int) -> list[float]:
+    """Mean |pixel change| of each class's images (class-major sets): how far each class moved."""
+    change = denormalize(now, ds["mean"], ds["std"]) - denormalize(initial, ds["mean"], ds["std"])
+    return change.abs().reshape(change.shape[0] // ipc, -1).mean(dim=1).tolist()
 
 
 # ---- reading a run (live job or folder) ------------------------------------------------------------
@@ -94,7 +104,7 @@ def run_view(run_id: str, manager) -> RunView | None:
         images = run.load_snapshot(its[-1]) if its else None
     except ValueError as e:  # a cut or tampered snapshot
         st.error(str(e))
-    losses, _ = losses_from_metrics(run.read_metrics())
+    losses = step_losses(run.read_metrics())
     return RunView(run_id, run, cfg, images, its[-1] if its else 0,
                    f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}", tuple(losses))
 
@@ -141,8 +151,8 @@ def pair_preset(methods: Sequence[str], key: str) -> tuple[str | None, str]:
 
 
 # ---- what changed ------------------------------------------------------------------------------------
-def _moved_caption(change: torch.Tensor, view: RunView) -> str:
-    moved = change_per_class(change, view.ipc)
+def _moved_caption(initial: torch.Tensor, view: RunView) -> str:
+    moved = change_per_class(initial, view.images, view.dataset, view.ipc)
     names = view.dataset["class_names"]
     order = sorted(range(len(moved)), key=lambda c: moved[c], reverse=True)
     return (f"mean |change| per pixel: most in class {names[order[0]]} ({moved[order[0]]:.3f}), "
@@ -156,8 +166,8 @@ def initial_vs_now(view: RunView) -> None:
         st.caption("initial vs now: waiting for the first snapshot")
         return
     ds = view.dataset
-    change = pixel_change(initial, view.images, ds["mean"], ds["std"])
-    diff, limit = difference_grid(change, view.ipc, ds["class_names"])
+    rgb, limit = difference_rgb(initial, view.images, ds["mean"], ds["std"])
+    diff = grid_image(rgb, view.ipc, ds["class_names"])
     cols = st.columns(3)
     with cols[0]:
         show_grid(view.grid(initial), caption="initial images (iteration 0)")
@@ -165,7 +175,7 @@ def initial_vs_now(view: RunView) -> None:
         show_grid(view.grid(view.images), caption=f"now (iteration {view.iteration})")
     with cols[2]:
         show_grid(diff, caption=f"difference now − initial ({DIFF_HELP}; full colour at ±{limit:.2f})")
-    st.caption(_moved_caption(change, view))
+    st.caption(_moved_caption(initial, view))
 
 
 def side_by_side(views: Sequence[RunView]) -> None:
@@ -189,26 +199,27 @@ def side_by_side(views: Sequence[RunView]) -> None:
     with cols[0]:
         st.markdown("**initial (shared)**")
         show_grid(first.grid(initials[0]), caption="iteration 0, the same for every run")
-    changes = {}
     for col, v in zip(cols[1:], views):
         with col:
             st.markdown(f"**{v.method}**")
             if v.images is not None:
                 show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
-                changes[v.run_id] = pixel_change(initials[0], v.images, v.dataset["mean"], v.dataset["std"])
             else:
                 st.info("waiting for the first images…")
-    if not changes:
+    moved = [v for v in views if v.images is not None]
+    if not moved:
         return
-    limit = max(float(c.abs().max()) for c in changes.values()) or 1.0  # one scale: maps are comparable
+    ds = first.dataset
+    # one colour scale for all runs, so their maps can be compared
+    limit = max(difference_rgb(initials[0], v.images, ds["mean"], ds["std"])[1] for v in moved) or 1.0
     cols = st.columns(1 + len(views))
     cols[0].caption(f"difference maps: {DIFF_HELP}; one scale for all runs, full colour at ±{limit:.2f}")
     for col, v in zip(cols[1:], views):
-        if v.run_id in changes:
+        if v.images is not None:
             with col:
-                grid, _ = difference_grid(changes[v.run_id], v.ipc, v.dataset["class_names"], limit)
-                show_grid(grid, caption=f"{v.method}: now − initial")
-                st.caption(_moved_caption(changes[v.run_id], v))
+                rgb, _ = difference_rgb(initials[0], v.images, ds["mean"], ds["std"], scale=limit)
+                show_grid(grid_image(rgb, v.ipc, ds["class_names"]), caption=f"{v.method}: now − initial")
+                st.caption(_moved_caption(initials[0], v))
 
 
 def names(views: Sequence[RunView]) -> list[str]:
@@ -219,18 +230,22 @@ def names(views: Sequence[RunView]) -> list[str]:
 
 def loss_curves(views: Sequence[RunView], key: str) -> None:
     """Every run's loss on one chart (each relative to its start), then per-class losses per run."""
-    st.plotly_chart(pair_loss_figure({n: v.losses for n, v in zip(names(views), views)}), key=f"{key}_losses")
+    st.plotly_chart(losses_figure({n: v.losses for n, v in zip(names(views), views)}), key=f"{key}_losses")
     st.caption("each loss divided by its first value (the methods' losses have different units): both start "
                "at 1, and the chart shows how far each has fallen; hover for the raw value")
     class_losses(views, key)
 
 
 def class_losses(views: Sequence[RunView], key: str) -> None:
-    """Per-class loss curves of each run (from its metrics), one panel per run."""
-    per_class = {n: losses_from_metrics(v.run.read_metrics())[1] for n, v in zip(names(views), views)}
-    per_class = {name: pts for name, pts in per_class.items() if pts}
-    if per_class:
-        st.plotly_chart(class_loss_figure(per_class, views[0].dataset["class_names"]), key=f"{key}_class_losses")
+    """Per-class loss curves of each run (from its metrics), one chart per run side by side."""
+    records = {n: v.run.read_metrics() for n, v in zip(names(views), views)}
+    records = {n: rs for n, rs in records.items() if any(r.get("class_losses") for r in rs)}
+    if records:
+        for col, (n, rs) in zip(st.columns(len(records)), records.items()):
+            with col:
+                st.markdown(f"**{n}**: loss per class")
+                st.plotly_chart(class_losses_figure(rs, views[0].dataset["class_names"]),
+                                key=f"{key}_class_losses_{n}")
         st.caption("per-class loss: the matching loss of each class's images (one colour per class). A class "
                    "whose curve stays high is the one its images struggle to represent.")
 
@@ -279,13 +294,6 @@ def explanation(method: str, run: RunDir | None = None, compact: bool = False) -
 
 
 # ---- the payoff -----------------------------------------------------------------------------------
-def merge_payoffs(results: Sequence[Any]) -> Any:
-    """One chart from per-run payoffs: each run's synthetic bar, then the first run's baselines (the runs
-    share data set, IPC and protocol; the baselines' seed is fixed, so they are the same sets)."""
-    first = results[0]
-    return dataclasses.replace(first, bars=(*(r.bars[0] for r in results), *first.bars[1:]))
-
-
 def task_key(key: str, run_ids: Sequence[str]) -> str:
     """The background task of widget group `key` for these runs, private to this browser session."""
     return session_task_key(f"{key}:{'+'.join(run_ids)}")
@@ -315,24 +323,14 @@ def payoff_panel(run_ids: Sequence[str], key: str) -> None:
                 def task(progress, stop):
                     from dclab.analysis.payoff import payoff
 
-                    data = load_dataset(first.dataset)
-                    out = []
-                    for i, syn in enumerate(sets.values()):
-                        if stop.is_set():
-                            break
-                        out.append(payoff(syn, data, protocol, "auto", coreset=coreset, seed=0,
-                                          progress=lambda f, _msg, i=i: progress(int(1000 * (i + f) / len(sets)),
-                                                                                 1000)))
-                    return merge_payoffs(out) if len(out) == len(sets) else None
+                    return payoff(list(sets.values()), load_dataset(first.dataset), protocol, "auto",
+                                  coreset=coreset, seed=0, progress=lambda f, _msg: progress(int(1000 * f), 1000))
 
                 eval_board().submit(task_key(key, run_ids), "payoff chart", task)
         task_panel(task_key(key, run_ids), show_payoff)
 
 
 def show_payoff(result: Any) -> None:
-    if result is None:
-        st.warning("stopped before every bar was computed")
-        return
     st.plotly_chart(payoff_figure(result), key="payoff_chart")
     whole = result.bars[-1].result.protocol
     st.caption(f"protocol: {result.protocol} · whole training set (class-balanced): {whole.epochs} epochs of its "
@@ -366,19 +364,17 @@ def coverage_panel(run_ids: Sequence[str], key: str) -> None:
                 def task(progress, stop):
                     from dclab.analysis.coverage_timeline import coverage_timeline
 
-                    data = load_dataset(dataset)
-                    timeline = coverage_timeline([r.path for r in runs], data, "auto",
-                                                 progress=lambda f, _msg: progress(int(1000 * f), 1000))
-                    return timeline, data.class_names
+                    return coverage_timeline([r.path for r in runs], load_dataset(dataset), "auto",
+                                             progress=lambda f, _msg: progress(int(1000 * f), 1000))
 
                 eval_board().submit(task_key(key, run_ids), "coverage animation", task)
         task_panel(task_key(key, run_ids), show_coverage)
 
 
-def show_coverage(result: Any) -> None:
-    timeline, class_names = result
-    st.plotly_chart(timeline_figure(timeline, class_names), key="coverage_animation")
-    st.plotly_chart(coverage_line_figure(timeline), key="coverage_lines")
+def show_coverage(timeline: Any) -> None:
+    st.plotly_chart(timeline_figure(timeline), key="coverage_animation")
+    st.plotly_chart(coverage_lines_figure(timeline), key="coverage_lines")
+    st.caption(timeline.projection)
 
 
 # ---- hand-out --------------------------------------------------------------------------------------
@@ -388,7 +384,7 @@ def html_export(run_ids: Sequence[str], payoff_key: str, coverage_key: str, key:
     with st.container(key=key):
         st.subheader("Hand-out")
         pay = finished_result(task_key(payoff_key, run_ids))
-        timeline = (finished_result(task_key(coverage_key, run_ids)) or (None,))[0]
+        timeline = finished_result(task_key(coverage_key, run_ids))
         parts = ["grids", "loss curves", *(["payoff chart"] if pay else []),
                  *(["coverage animation"] if timeline else [])]
         st.caption(f"One HTML file with {', '.join(parts)} and the protocol, images inlined: opens offline in any "
