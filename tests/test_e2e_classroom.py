@@ -59,7 +59,7 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
     initial_src = _grid(start, re.compile("the same for every run")).get_attribute("src")
     seen = {m: set() for m in captions}
     finished = {m: re.compile(rf"_{m}_digits_ipc{PAIR_IPC}_pair \(finished") for m in captions}
-    t0 = time.monotonic()
+    t0, live_shot = time.monotonic(), False
     while time.monotonic() - t0 < PAIR_WAIT_S:
         for m in captions:
             try:
@@ -68,8 +68,9 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
                 pass
         if all(start.get_by_text(finished[m]).count() for m in finished):
             break
-        if len(seen["dc"]) > 1 and len(seen["dm"]) > 1 and not (ARTIFACTS / "11_pair_live.png").exists():
+        if len(seen["dc"]) > 2 and len(seen["dm"]) > 2 and not live_shot:
             start.screenshot(path=str(ARTIFACTS / "11_pair_live.png"))
+            live_shot = True
         pg.wait_for_timeout(400)
     wall = time.monotonic() - t0
     assert all(start.get_by_text(finished[m]).count() for m in finished), f"pair not finished in {wall:.0f} s"
@@ -81,7 +82,46 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
     moved = [float(x) for x in re.findall(r"most in class \S+ \(([0-9.]+)\)", start.inner_text())]
     assert len(moved) == 2 and min(moved) > 0, moved  # both difference maps show a change
     legend = pg.locator(".st-key-loss_curves .js-plotly-plot").first.locator(".legendtext")
-    assert sorted(t.split(" ")[0] for t in legend.all_inner_texts()) == ["dc", "dm"]  # one chart, both losses
+    assert sorted(legend.evaluate_all("els => els.map(e => e.textContent)")) == ["dc", "dm"]  # one chart, both
     _no_exception(pg)
     start.screenshot(path=str(ARTIFACTS / "12_pair_same_start.png"))
     pg.locator(".st-key-loss_curves").screenshot(path=str(ARTIFACTS / "13_pair_losses.png"))
+
+
+def test_payoff_chart_and_coverage_animation_render(page, server):  # noqa: F811
+    """After the pair: the payoff chart (a bar per run beside the baselines) and the coverage animation."""
+    pg = page
+    _goto(pg, server, "compare")
+    panel = pg.locator(".st-key-compare_payoff")
+    _fill(pg, "compare_payoff_protocol_quick_epochs", "10")
+    panel.locator(".st-key-compare_payoff_go button").click()
+    bars = panel.locator(".js-plotly-plot .barlayer .point")
+    bars.first.wait_for(timeout=5 * WAIT_MS)
+    assert bars.count() == 5  # synthetic (dc), synthetic (dm), random real, coreset, whole training set
+    labels = panel.locator(".js-plotly-plot .xtick text").evaluate_all("els => els.map(e => e.textContent)")
+    assert labels[:2] == [f"synthetic ({m}) ({PAIR_IPC}/class)" for m in ("dc", "dm")], labels
+    assert labels[-1] == "whole training set (all/class)", labels
+    assert panel.locator(".js-plotly-plot .errorbar").count() == 5  # error bars: std over the K networks
+    assert panel.get_by_text(re.compile(r"protocol: .*K=2, 10 ep")).count() >= 1  # the one stated protocol
+    _no_exception(pg)
+    panel.screenshot(path=str(ARTIFACTS / "14_payoff_chart.png"))
+
+    cov = pg.locator(".st-key-compare_coverage")
+    cov.locator(".st-key-compare_coverage_go button").click()
+    plot = cov.locator(".js-plotly-plot").first
+    cov.locator(".js-plotly-plot .slider-container").first.wait_for(timeout=5 * WAIT_MS)
+    steps = plot.locator(".slider-label").count()
+    assert steps >= 3  # one stop per snapshot iteration of the two runs
+    names = plot.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert {n.split(" ")[0] for n in names} == {"real", "dc", "dm"}, names  # both methods in one animation
+    assert cov.locator(".js-plotly-plot").count() == 2  # the animation and the coverage/MMD lines
+    cov.locator(".js-plotly-plot").last.scroll_into_view_if_needed()  # the play button clear of the header
+    plot.locator(".updatemenu-button").first.click()  # play: the frames advance, the legends follow
+    deadline = time.monotonic() + 30
+    later = names
+    while later == names and time.monotonic() < deadline:
+        pg.wait_for_timeout(300)
+        later = plot.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert later != names, names  # e.g. "dm (it 0)" -> "dm (it 12)"
+    _no_exception(pg)
+    cov.screenshot(path=str(ARTIFACTS / "15_coverage_animation.png"))
