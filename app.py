@@ -22,7 +22,7 @@ PAGES = [
 
 # The sidebar lists exactly these pages, drawn by the script: Streamlit's own page list is off
 # (.streamlit/config.toml, client.showSidebarNavigation), since before the first run it shows
-# the raw files of pages/ (e.g. "common").
+# the raw file names of pages/. pages/ holds only pages; what they share lives in ui/.
 page = st.navigation(PAGES, position="hidden")
 with st.sidebar:
     for p in PAGES:

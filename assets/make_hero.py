@@ -9,8 +9,8 @@ from PIL import Image
 
 from dclab.data import load_dataset
 from dclab.methods import get_method
-from dclab.runs.export import grid_image
 from dclab.seeding import make_generator
+from dclab.viz.grid import grid_image
 
 OUT = Path(__file__).resolve().parent / "real_vs_condensed.png"
 

@@ -13,10 +13,10 @@ import time
 
 import torch
 
-from dclab.cli.main import guarded
 from dclab.coresets import list_coresets, select_coreset
 from dclab.data import load_dataset
 from dclab.device import resolve_device
+from dclab.errors import guarded
 from dclab.eval.evaluate import evaluate_synthetic
 from dclab.eval.feature_net import real_training
 from dclab.eval.protocol import EvalProtocol

@@ -1,4 +1,4 @@
-"""Seconds to evaluate K networks on an IPC-sized real subset: sequential vs vectorised (torch.func).
+"""Seconds to evaluate K networks on an IPC-sized real subset: the loop vs batched (torch.func).
 
     OMP_NUM_THREADS=1 python -m benchmarks.eval_speed --dataset digits --models 10 --ipc 10 --epochs 50
 
@@ -12,9 +12,9 @@ import time
 
 import torch
 
-from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import describe_device, resolve_device
+from dclab.errors import guarded
 from dclab.eval.evaluate import evaluate_synthetic
 from dclab.eval.protocol import EvalProtocol
 from dclab.seeding import make_generator
@@ -47,23 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{data.name}: {images.shape[0]} images, K={args.models}, {args.epochs} epochs, "
           f"{args.net}{'' if options is None else options}, {args.augment} aug, "
           f"{describe_device(device)}, torch threads {torch.get_num_threads()}")
-    evaluate_synthetic(subset, data, protocol.replace(models=2, epochs=1), device, vectorize=True,
+    evaluate_synthetic(subset, data, protocol.replace(models=2, epochs=1), device, batched=True,
                        net_options=options)  # warm-up
     timings = {}
     results = {}
-    for name, vectorize in (("sequential", False), ("vectorised", True)):
+    for name, batched in (("loop", False), ("batched", True)):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        results[name] = evaluate_synthetic(subset, data, protocol, device, vectorize=vectorize, net_options=options)
+        results[name] = evaluate_synthetic(subset, data, protocol, device, batched=batched, net_options=options)
         if device.type == "cuda":
             torch.cuda.synchronize()
         timings[name] = time.perf_counter() - t0
         r = results[name]
         print(f"{name:>11}: {timings[name]:8.2f} s   acc {100 * r.mean:.2f} ± {100 * r.std:.2f} %"
-              f"   (vectorised path used: {r.extra['vectorized']})")
-    diff = max(abs(a - b) for a, b in zip(results["sequential"].accs, results["vectorised"].accs))
-    print(f"speed-up sequential/vectorised: {timings['sequential'] / timings['vectorised']:.2f}x   "
+              f"   (batched path used: {r.extra['batched']})")
+    diff = max(abs(a - b) for a, b in zip(results["loop"].accs, results["batched"].accs))
+    print(f"speed-up loop/batched: {timings['loop'] / timings['batched']:.2f}x   "
           f"max |acc difference| {100 * diff:.2f} pts")
     return 0
 

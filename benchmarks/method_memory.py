@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from dclab.config import parse_assignments
+
 
 def run_one(args: argparse.Namespace, method: str, iterations: int) -> dict[str, Any]:
     from dclab.data import load_dataset
@@ -36,7 +38,7 @@ def run_one(args: argparse.Namespace, method: str, iterations: int) -> dict[str,
         syn = select_coreset("random", data, args.ipc, seed=args.seed, device=args.device)
     else:
         cls = get_method(method)
-        overrides = dict(kv.split("=", 1) for kv in args.set.get(method, []))
+        overrides = parse_assignments(args.set.get(method, []))
         cfg = cls.config_class.build("cpu" if args.preset == "cpu" else args.preset, {**overrides, "iterations": iterations})
         m = cls(data, args.ipc, cfg, seed=args.seed, device=args.device)
         out["setup_s"] = time.perf_counter() - start
@@ -83,7 +85,7 @@ def main() -> int:
     p.add_argument("--eval-width", type=int, default=0, help="ConvNet width of the evaluation nets (0 = protocol default)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
-    iters = {k: int(v) for k, v in (s.split("=", 1) for s in args.iterations)}
+    iters = {k: int(v) for k, v in parse_assignments(args.iterations, "--iterations").items()}
     sets: dict[str, list[str]] = {}
     for s in args.set:
         meth, kv = s.split(":", 1)

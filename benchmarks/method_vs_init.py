@@ -14,9 +14,9 @@ import time
 import torch
 
 from benchmarks.run_args import add_condense_eval_args, method_overrides, protocol_from
-from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import describe_device, resolve_device
+from dclab.errors import guarded
 from dclab.eval.evaluate import evaluate_synthetic
 from dclab.methods import get_method
 

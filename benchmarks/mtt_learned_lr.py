@@ -14,11 +14,11 @@ import tempfile
 import time
 
 from benchmarks.run_args import add_condense_eval_args, method_overrides, protocol_from
-from dclab.eval.protocol import EvalProtocol
-from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import resolve_device
+from dclab.errors import guarded
 from dclab.eval.evaluate import evaluate_synthetic
+from dclab.eval.protocol import EvalProtocol
 from dclab.methods import get_method
 
 

@@ -18,12 +18,12 @@ import argparse
 import time
 
 from benchmarks.run_args import add_condense_eval_args, method_overrides, protocol_from
-from dclab.cli.main import guarded
 from dclab.data import load_dataset
 from dclab.device import resolve_device
+from dclab.errors import guarded
 from dclab.eval.multisize import BASELINE_C, MULTISIZE, average_gain, multisize_curves
 from dclab.methods import get_method
-from dclab.methods.base import CondensationMethod
+from dclab.methods._base import CondensationMethod
 from dclab.synthetic import SyntheticSet
 
 

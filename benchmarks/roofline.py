@@ -31,8 +31,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from dclab.allocator import memory_policy
-from dclab.cli.main import guarded
+from dclab.config import parse_assignments
 from dclab.data import load_dataset
+from dclab.errors import guarded
 from dclab.eval.evaluate import build_eval_net, model_generator
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.train import test_accuracy, train_classifier
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
-    gm_settings = dict(kv.split("=", 1) for kv in args.gm_set)
+    gm_settings = parse_assignments(args.gm_set, "--gm-set")
 
     data = load_dataset(args.dataset, root=args.data_root)
     size = data.image_size if isinstance(data.image_size, int) else data.image_size[0]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from dclab.config import parse_assignments
 from dclab.eval.protocol import EvalProtocol
 
 
@@ -21,7 +22,7 @@ def add_condense_eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def method_overrides(args: argparse.Namespace) -> dict[str, str]:
-    return dict(kv.split("=", 1) for kv in args.set)
+    return parse_assignments(args.set)
 
 
 def protocol_from(args: argparse.Namespace) -> EvalProtocol:

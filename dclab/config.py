@@ -4,13 +4,45 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
 class ConfigError(ValueError):
     """A user-supplied setting is invalid; the message is one line for the CLI/app."""
+
+
+# Settings renamed since runs were first saved: old name -> current name. `build` accepts the old
+# names (a saved run's config.json, an old `--set`), so every saved run still loads and resumes.
+RENAMED_SETTINGS: Mapping[str, str] = {"fast": "batched", "net_width": "width"}
+
+
+def current_names(values: Mapping[str, Any], fields: Collection[str] | None = None) -> dict[str, Any]:
+    """`values` with renamed settings under their current names (with `fields`: only where the
+    config has the new name and not the old); an old and a current name for the same setting
+    together is a one-line ConfigError."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        new = RENAMED_SETTINGS.get(key)
+        if new is not None and (fields is None or (key not in fields and new in fields)):
+            if new in values:
+                raise ConfigError(f"{key!r} is the old name of {new!r}; give only {new!r}")
+            key = new
+        out[key] = value
+    return out
+
+
+def parse_assignments(items: Iterable[str], flag: str = "--set") -> dict[str, str]:
+    """['lr_img=1', 'net=convnet'] -> {'lr_img': '1', 'net': 'convnet'}; the values stay strings
+    (`BaseConfig.build` parses them). A malformed item is a one-line ConfigError naming `flag`."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
 
 
 def setting(default: Any, help: str, **choices: Any) -> Any:
@@ -69,8 +101,8 @@ class BaseConfig:
                     f"{', '.join(cls.PRESETS) or '(none)'}"
                 )
             values.update(cls.PRESETS[preset])
-        values.update(overrides or {})
         info = {f.name: f for f in cls.fields_info()}
+        values.update(current_names(overrides or {}, info))
         parsed = {}
         for key, raw in values.items():
             if key not in info:

@@ -32,14 +32,13 @@ def describe_device(device: torch.device) -> str:
 
 
 def prefers_batched(device: torch.device) -> bool:
-    """Whether batched / vmapped paths (all classes, or all K nets, in one call) should be the
-    default here: yes on an accelerator; no on CPU, where the plain loops measured faster
-    (per-class DC gradients 2.3-2.6x, K-net evaluation 1.8x; see benchmarks/)."""
+    """The device rule for every `batched=None` setting (methods, evaluation): batched paths (all
+    classes, or all K nets, in one call) on an accelerator; the plain loop on CPU, where it measured
+    faster (benchmarks/condense_speed.py, benchmarks/eval_speed.py)."""
     return device.type != "cpu"
 
 
 def conv_layout(device: torch.device) -> torch.memory_format:
     """Memory layout for convolution-heavy passes: channels-last (oneDNN's NHWC kernels) on CPU,
-    where it measured faster for the DM step and the test-set pass (benchmarks/roofline.py);
-    the default layout elsewhere."""
+    the default layout elsewhere (evidence: benchmarks/roofline.py)."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format

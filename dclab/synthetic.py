@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from dclab.data.bundle import denormalize
+
 
 @dataclass(frozen=True)
 class SyntheticSet:
@@ -95,9 +97,7 @@ class SyntheticSet:
 
     def denormalized(self) -> Tensor:
         """Images in pixel space [0, 1] (clipped), (N, C, H, W)."""
-        mean = torch.tensor(self.mean, dtype=self.images.dtype).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, dtype=self.images.dtype).view(1, -1, 1, 1)
-        return (self.images.detach().cpu() * std + mean).clamp(0.0, 1.0)
+        return denormalize(self.images.detach().cpu(), self.mean, self.std)
 
 
 def class_major_labels(num_classes: int, ipc: int, device: torch.device | str = "cpu") -> Tensor:

@@ -8,30 +8,20 @@ from dclab.data import list_datasets, load_dataset
 from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import RunSpec
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import synthetic_from_run
 from dclab.viz.figures import tsne_figure
-from pages.common import (
-    all_runs,
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    readable_runs,
-    session_task_key,
-    task_panel,
-    user_errors,
-)
-from pages._classroom_views import (
+from ui.classroom import (
     coverage_panel,
     explanation,
     html_export,
-    latest_run_of,
     loss_curves,
     pair_preset,
     payoff_panel,
     run_view,
     side_by_side,
 )
+from ui.state import eval_board, job_manager, open_run, readable_runs, session_task_key, user_errors
+from ui.widgets import protocol_settings, task_panel
 
 PAIR = ("dc", "dm")  # the methods "side by side" starts
 
@@ -63,7 +53,7 @@ with st.expander("Start DC and DM side by side (same data set, IPC, initial imag
 with st.expander("How DC and DM work: the two algorithm boxes"), st.container(key="explain_pair"):
     for col, m in zip(st.columns(len(PAIR)), PAIR):
         with col:
-            explanation(m, latest_run_of(m, all_runs()))
+            explanation(m)
 
 runs = [r.run_id for r in readable_runs()]
 if len(runs) < 2:

@@ -9,24 +9,16 @@ from dclab.data import list_datasets
 from dclab.device import resolve_device
 from dclab.jobs import RunSpec
 from dclab.methods import get_method, list_methods
-from dclab.methods.base import default_preset
 from dclab.nets import list_nets
+from dclab.presets import default_preset
 from dclab.runs.lock import describe_holder
+from dclab.runs.reader import split_metrics
+from dclab.runs.record import read_record
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
-from pages.common import (
-    CURRENT_RUN,
-    LIVE_JOB_STATUSES,
-    all_runs,
-    config_form,
-    job_manager,
-    live_job,
-    open_run,
-    protocol_settings,
-    show_grid,
-    user_errors,
-)
-from pages._classroom_views import RunView, class_losses, explanation, initial_vs_now, latest_run_of, payoff_panel
+from ui.classroom import RunView, class_losses, explanation, initial_vs_now, payoff_panel
+from ui.state import CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, job_manager, live_job, open_run, user_errors
+from ui.widgets import config_form, protocol_settings, show_grid
 
 VIEW_GEN = "condense_view_gen"  # bumped by Start: the run selector is re-created at the new run
 st.title("Condense")
@@ -37,52 +29,49 @@ methods = list_methods()
 # open on the first visit without a run; fixed for the session, so a widget edit does not collapse it
 NEW_RUN_OPEN = st.session_state.setdefault("new_run_open", not st.session_state.get(CURRENT_RUN))
 with st.expander("New run", expanded=NEW_RUN_OPEN):
-    if not methods:
-        st.warning("No condensation method is registered in this build yet.")
-    else:
-        c = st.columns(4)
-        datasets = list_datasets()
-        dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
-                                 key="dataset")
-        method = c[1].selectbox("method", methods, index=methods.index("dm") if "dm" in methods else 0,
-                                key="method")
-        method_class = get_method(method)
-        if method_class.description:
-            st.caption(method_class.description)
-        with st.container(border=True, key="explain_form"):
-            explanation(method, latest_run_of(method, all_runs()), compact=True)
-        devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        device = c[2].selectbox("device", devices, key="device")
-        presets = method_class.config_class.preset_names()
-        wanted = default_preset(resolve_device(device), method_class.config_class)
-        preset = c[3].selectbox("preset", presets or [None], key=f"preset_{method}",
-                                index=presets.index(wanted) if wanted in presets else 0,
-                                help="paper = published settings; cpu = small settings for a CPU")
-        c = st.columns(4)
-        ipc = c[0].number_input("images per class (IPC)", 1, 50, 10, key="ipc")
-        seed = c[1].number_input("seed", 0, 2**31 - 1, 0, key="seed")
-        eval_every = c[2].number_input("evaluate every (0 = off)", 0, 100000, 0, key="eval_every",
-                                       help="periodic test accuracy during the run (quick protocol by default)")
-        label = c[3].text_input("label", "", key="label")
-        st.markdown(f"**{method} settings** (`{preset}` preset)")
-        if preset in method_class.config_class.PRESET_SOURCES:
-            st.caption(f"`{preset}` preset source: {method_class.config_class.PRESET_SOURCES[preset]}")
-        overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
-                                choices={"net": list_nets()})
-        eval_protocol = {}
-        if eval_every:
-            st.markdown("**Periodic evaluation protocol**")
-            eval_protocol = protocol_settings("condense_eval")
-        if st.button("Start", key="start", type="primary"):
-            with user_errors():
-                job = manager.submit(RunSpec(dataset=dataset, method=method, ipc=int(ipc), seed=int(seed),
-                                             device=device, preset=preset, overrides=overrides,
-                                             eval_every=int(eval_every), eval_protocol=eval_protocol,
-                                             label=label))
-                st.session_state[CURRENT_RUN] = job.id
-                # a new selector (new key) starts at the new run: the browser's old choice cannot win
-                st.session_state[VIEW_GEN] = st.session_state.get(VIEW_GEN, 0) + 1
-                st.rerun()
+    c = st.columns(4)
+    datasets = list_datasets()
+    dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
+                             key="dataset")
+    method = c[1].selectbox("method", methods, index=methods.index("dm") if "dm" in methods else 0,
+                            key="method")
+    method_class = get_method(method)
+    if method_class.description:
+        st.caption(method_class.description)
+    with st.container(border=True, key="explain_form"):
+        explanation(method, compact=True)
+    devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    device = c[2].selectbox("device", devices, key="device")
+    presets = method_class.config_class.preset_names()
+    wanted = default_preset(resolve_device(device), method_class.config_class)
+    preset = c[3].selectbox("preset", presets or [None], key=f"preset_{method}",
+                            index=presets.index(wanted) if wanted in presets else 0,
+                            help="paper = published settings; cpu = small settings for a CPU")
+    c = st.columns(4)
+    ipc = c[0].number_input("images per class (IPC)", 1, 50, 10, key="ipc")
+    seed = c[1].number_input("seed", 0, 2**31 - 1, 0, key="seed")
+    eval_every = c[2].number_input("evaluate every (0 = off)", 0, 100000, 0, key="eval_every",
+                                   help="periodic test accuracy during the run (quick protocol by default)")
+    label = c[3].text_input("label", "", key="label")
+    st.markdown(f"**{method} settings** (`{preset}` preset)")
+    if preset in method_class.config_class.PRESET_SOURCES:
+        st.caption(f"`{preset}` preset source: {method_class.config_class.PRESET_SOURCES[preset]}")
+    overrides = config_form(method_class.config_class, preset, f"cfg_{method}",
+                            choices={"net": list_nets()})
+    eval_protocol = {}
+    if eval_every:
+        st.markdown("**Periodic evaluation protocol**")
+        eval_protocol = protocol_settings("condense_eval")
+    if st.button("Start", key="start", type="primary"):
+        with user_errors():
+            job = manager.submit(RunSpec(dataset=dataset, method=method, ipc=int(ipc), seed=int(seed),
+                                         device=device, preset=preset, overrides=overrides,
+                                         eval_every=int(eval_every), eval_protocol=eval_protocol,
+                                         label=label))
+            st.session_state[CURRENT_RUN] = job.id
+            # a new selector (new key) starts at the new run: the browser's old choice cannot win
+            st.session_state[VIEW_GEN] = st.session_state.get(VIEW_GEN, 0) + 1
+            st.rerun()
 
 # ---- which run to show ------------------------------------------------------------------------
 run_ids = list(dict.fromkeys([j.id for j in reversed(manager.jobs())] + [r.run_id for r in all_runs()]))
@@ -99,7 +88,7 @@ if run is None:
     st.error(f"run {run_id} no longer exists")
     st.stop()
 try:
-    run.read_run_config()
+    record = read_record(run)
 except ValueError as e:  # a cut or tampered config.json: say so; the Runs page can delete it
     st.error(str(e))
     st.stop()
@@ -124,35 +113,28 @@ if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stoppe
 if c[2].button("Stop", key="stop", disabled=job is None or status not in LIVE_JOB_STATUSES):
     job.stop()
 c[3].caption(f"status when loaded: **{status}**")
-with st.expander(f"How {run.read_config()['method']} works: the algorithm box"), st.container(key="explain_run"):
-    explanation(run.read_config()["method"], run)
+with st.expander(f"How {record.method} works: the algorithm box"), st.container(key="explain_run"):
+    explanation(record.method)
 
 
 # ---- live view ------------------------------------------------------------------------------------
 def _disk_view():
     """(iteration, total, images, losses, evals, status, message) of a run with no job in this process."""
-    cfg, st_json = run.read_config(), run.read_status()
-    losses, evals = [], []
-    for r in run.read_metrics():
-        if r.get("kind") == "eval":
-            evals.append({"iteration": r["iteration"], "mean": r["mean"], "std": r["std"],
-                          "protocol_text": r.get("protocol_text", "")})
-        elif "loss" in r:
-            losses.append((int(r["iteration"]), float(r["loss"])))
+    st_json = run.read_status()
+    metrics = split_metrics(run.read_metrics())
     its = run.snapshot_iterations()
     try:
         images = run.load_snapshot(its[-1]) if its else None
     except ValueError as e:  # a cut or tampered snapshot
         st.error(str(e))
         images = None
-    total = st_json.get("total_iterations") or (cfg.get("config") or {}).get("iterations")
-    return (st_json.get("iteration", its[-1] if its else 0), total, images, losses, evals,
+    total = st_json.get("total_iterations") or record.iterations
+    return (st_json.get("iteration", its[-1] if its else 0), total, images, metrics.losses, metrics.evals,
             st_json.get("status", "unknown"), st_json.get("message", ""))
 
 
 def live_view() -> None:
-    cfg = run.read_config()
-    ds = cfg.get("dataset", {})
+    ds = record.dataset
     if job is not None:
         s = job.snapshot()
         iteration, total, images, losses, evals = s.iteration, s.total_iterations, s.images, s.losses, s.evals
@@ -169,7 +151,7 @@ def live_view() -> None:
         left, right = st.columns([1, 1])
         with left:
             if images is not None:
-                show_grid(snapshot_grid(images, ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+                show_grid(snapshot_grid(images, ds.mean, ds.std, record.ipc, ds.class_names),
                          caption=f"synthetic images at iteration {iteration} (one row per class)")
             else:
                 st.info("waiting for the first images…")
@@ -180,7 +162,7 @@ def live_view() -> None:
             for e in evals[-3:]:
                 st.write(f"it {e['iteration']}: **{100 * e['mean']:.2f} ± {100 * e['std']:.2f} %** "
                          f"— {e['protocol_text']}")
-        view = RunView(run_id, run, cfg, images, iteration, state, tuple(losses))
+        view = RunView(run_id, run, record, images, iteration, state, tuple(losses))
         with st.container(key="initial_vs_now"):
             st.markdown("**Initial vs now** — what the method changed in each image")
             initial_vs_now(view)
@@ -200,12 +182,11 @@ if status not in LIVE_JOB_STATUSES:
 st.subheader("Evolution")
 its = run.snapshot_iterations()
 if len(its) >= 1:
-    cfg = run.read_config()
-    ds = cfg.get("dataset", {})
+    ds = record.dataset
     pick = st.select_slider("snapshot (iteration)", options=its, value=its[-1], key="snapshot") if len(its) > 1 \
         else its[0]
     with user_errors():
-        show_grid(snapshot_grid(run.load_snapshot(pick), ds["mean"], ds["std"], int(cfg["ipc"]), ds["class_names"]),
+        show_grid(snapshot_grid(run.load_snapshot(pick), ds.mean, ds.std, record.ipc, ds.class_names),
                  caption=f"snapshot at iteration {pick}")
     if st.button("Build evolution GIF", key="build_gif"):
         from dclab.runs.export import evolution_gif_bytes

@@ -3,23 +3,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dclab.coresets import list_coresets
 from dclab.data import list_datasets, load_dataset
 from dclab.eval.protocol import PUBLISHED
 from dclab.eval.published import resolve_settings
 from dclab.jobs import build_protocol
 from dclab.nets import list_nets
-from dclab.runs.export import synthetic_from_run
-from pages.common import all_runs, eval_board, open_run, protocol_settings, session_task_key, task_panel, user_errors
+from dclab.runs.reader import synthetic_from_run
+from ui.state import all_runs, eval_board, open_run, session_task_key, user_errors
+from ui.widgets import protocol_settings, task_panel
 
 st.title("Evaluate")
 st.caption("Train K fresh networks on the set, test each on the real test set; mean ± std with the protocol.")
-try:
-    from dclab.coresets import list_coresets
-except ImportError:  # coresets not in this build
-    def list_coresets() -> list[str]:
-        return []
-
-sources = ["run"] + (["coreset"] if list_coresets() else [])
+sources = ["run", "coreset"]
 source = st.radio("what to evaluate", sources, horizontal=True, key="ev_source")
 runs = [r.run_id for r in all_runs()]
 if source == "run":

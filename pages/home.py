@@ -7,7 +7,7 @@ import streamlit as st
 from dclab.data.status import all_dataset_status
 from dclab.device import describe_device, resolve_device
 from dclab.jobs import RunSpec
-from pages.common import CURRENT_RUN, job_manager, user_errors
+from ui.state import CURRENT_RUN, job_manager, user_errors
 
 HERO = Path(__file__).resolve().parents[1] / "assets" / "real_vs_condensed.png"
 

@@ -11,27 +11,17 @@ import streamlit as st
 from dclab.data import list_datasets, load_dataset
 from dclab.eval.multisize import BASELINE_C, MULTISIZE
 from dclab.jobs import RunSpec, build_protocol
-from dclab.methods import list_methods
-from dclab.runs.export import synthetic_from_run
+from dclab.runs.reader import summarize_run, synthetic_from_run
 from dclab.viz.figures import subset_curve_figure
 from dclab.viz.multisize import selection_history, selection_timeline_figure
-from dclab.viz.run_summary import summarize_run
-from pages.common import (
-    all_runs,
-    eval_board,
-    job_manager,
-    open_run,
-    protocol_settings,
-    task_panel,
-    user_errors,
-)
+from ui.state import all_runs, eval_board, job_manager, open_run, user_errors
+from ui.widgets import protocol_settings, task_panel
 
 st.title("Multisize (MDC)")
 st.caption("One MDC condensation yields every size: S[n] = the first n images of each class. "
            "Baselines: A separate IPC-n runs; B N independent IPC-1 runs concatenated; "
            "C prefixes of a plain IPC-N run of the base method.")
 manager = job_manager()
-methods = list_methods()
 
 
 def base_method_of(cfg: dict) -> str:
@@ -49,9 +39,7 @@ with st.expander("Start an MDC run and its baseline C (and B: N IPC-1 runs), sam
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="ms_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="ms_iterations")
     with_b = c[4].checkbox("also baseline B (N IPC-1 runs)", value=False, key="ms_with_b")
-    if "mdc" not in methods:
-        st.warning("MDC is not registered in this build yet.")
-    elif st.button("Start MDC + baselines", key="start_mdc", type="primary"):
+    if st.button("Start MDC + baselines", key="start_mdc", type="primary"):
         with user_errors():
             mdc = manager.submit(RunSpec(dataset=dataset, method="mdc", ipc=int(ipc), seed=int(seed),
                                          iterations=int(iterations) or None, label="multisize"))

@@ -10,16 +10,10 @@ import streamlit as st
 
 from dclab.data import list_datasets, load_dataset
 from dclab.runs import RunDir
-from dclab.runs.export import (
-    evolution_gif_bytes,
-    grid_image,
-    imagefolder_zip_bytes,
-    load_official_pt,
-    save_official_pt,
-    run_images,
-)
-from dclab.viz.run_summary import summarize_run
-from pages.common import CURRENT_RUN, all_runs, job_manager, runs_root, user_errors
+from dclab.runs.export import evolution_gif_bytes, imagefolder_zip_bytes, load_official_pt, save_official_pt
+from dclab.runs.reader import run_images, summarize_run
+from dclab.viz.grid import grid_image
+from ui.state import CURRENT_RUN, all_runs, job_manager, runs_root, user_errors
 
 st.title("Runs")
 manager = job_manager()

@@ -14,11 +14,11 @@ from dclab.cli.main import main
 from dclab.eval.protocol import EvalProtocol
 from dclab.jobs import JobManager, RunSpec
 from dclab.methods import get_method
-from dclab.methods.base import init_images
+from dclab.methods._base import init_images
 from dclab.runs import RunDir
 
 PER_CLASS = ("dc", "dsa", "dm", "idc", "mdc")  # the methods whose loss is a sum over classes
-TINY = {"net_width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1, "n_data": 32, "delta_t": 2}
+TINY = {"width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1, "n_data": 32, "delta_t": 2}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def pair(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     manager = JobManager(root, max_running_per_device=2)
     jobs = {m: manager.submit(RunSpec(dataset="digits", method=m, ipc=2, seed=3, device="cpu", preset="classroom",
-                                      iterations=4, overrides={"net_width": 16, "batch_real": 16}))
+                                      iterations=4, overrides={"width": 16, "batch_real": 16}))
             for m in ("dc", "dm")}
     for job in jobs.values():
         assert job.wait(300)
@@ -69,11 +69,11 @@ def test_payoff_bars_under_one_protocol_and_cached_whole_set(pair, digits, tmp_p
     protocol = EvalProtocol.build("quick", {"models": 2, "epochs": 4})
     seen = []
     result = payoff(syn, digits, protocol, "cpu", coreset="kcenter", cache_dir=tmp_path,
-                    progress=lambda f, what: seen.append(f), whole_steps=12)
+                    progress=lambda done, total: seen.append((done, total)), whole_steps=12)
     names = [b.name for b in result.bars]
     assert names == ["synthetic (dm)", "random real", "coreset (kcenter)", "whole training set"]
     assert [b.images_per_class for b in result.bars] == [2, 2, 2, None]
-    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and seen == sorted(seen)
     protos = [b.result.protocol for b in result.bars]
     assert all(p == protos[0] for p in protos[:3]) and result.protocol == result.bars[0].result.protocol_text
     whole = protos[3]
@@ -115,8 +115,8 @@ def test_coverage_timeline_one_projection_for_both_runs(pair, digits):
 
     seen = []
     tl = coverage_timeline([pair["dc"].path, pair["dm"].path], digits, "cpu", max_real=200,
-                           progress=lambda f, what: seen.append(f))
-    assert seen[0] == 0.0 and seen[-1] == 1.0
+                           progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and seen == sorted(seen)
     assert tl.runs() == [pair["dc"].run_id, pair["dm"].run_id]
     for run in pair.values():
         frames = tl.frames_of(run.run_id)
@@ -158,3 +158,79 @@ def test_payoff_of_a_pair_has_one_bar_per_set(pair, digits, tmp_path):
 
     with pytest.raises(ValueError, match="images per class"):
         payoff([sets[0], select_coreset("random", digits, 3)], digits, protocol, "cpu", cache_dir=tmp_path)
+
+
+def test_comparison_html_is_self_contained(pair, digits, tmp_path):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+    from dclab.analysis.report import comparison_html
+
+    runs = [pair["dc"].path, pair["dm"].path]
+    result = payoff([RunDir.open(r).load_final() for r in runs], digits, EvalProtocol.build("quick", {"models": 1,
+                    "epochs": 2}), "cpu", coreset="random", cache_dir=tmp_path, whole_steps=6)
+    timeline = coverage_timeline(runs, digits, "cpu", max_real=100)
+    out = comparison_html(runs, tmp_path / "r.html", payoff=result, timeline=timeline)
+    page = out.read_text()
+    assert page.count("<img src=\"data:image/png;base64,") == 1 + 2 * 2  # shared initial, now + difference each
+    assert "initial images, shared by every run" in page
+    assert "src=\"http" not in page and "<link" not in page  # nothing loaded from outside
+    from plotly.offline import get_plotlyjs
+
+    assert page.count(get_plotlyjs()) == 1 and "Plotly.newPlot" in page  # plotly inlined once
+    for div in ("losses", "payoff", "timeline", "coverage"):
+        assert f'id="{div}"' in page
+    assert result.protocol in page and "synthetic (dm)" in page and "PCA fitted once" in page
+    assert page.count("Per-class loss") == 2
+
+
+def test_report_cli_and_bad_input(pair, tmp_path, capsys):
+    out = tmp_path / "cmp.html"
+    assert main(["report", str(pair["dc"].path), "--html", str(out)]) == 0
+    page = out.read_text()
+    assert "images now" in page and "no accuracy was measured" in page
+    assert "initial images, shared" not in page  # one run: its own initial grid
+    assert main(["report", str(tmp_path / "nope"), "--html", str(out)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_iteration_cost_from_recorded_runs(pair):
+    from dclab.analysis.cost import iteration_costs
+
+    root = pair["dc"].path.parent
+    (cost,) = iteration_costs(root, "dc", "cpu")
+    steps = [m["seconds"] for m in pair["dc"].read_metrics() if "kind" not in m]
+    assert cost.preset == "classroom" and cost.steps == len(steps) == 4 and cost.runs == 1
+    assert min(steps) <= cost.seconds <= max(steps) and "per iteration on cpu" in cost.describe()
+    assert iteration_costs(root, "dc", "cuda") == [] and iteration_costs(root, "kip", "cpu") == []
+
+
+def test_difference_map_colours():
+    from dclab.viz.difference import difference_rgb
+
+    initial = torch.zeros(3, 1, 2, 2)
+    now = initial.clone()
+    now[1, 0, 0, 0] = 1.0  # brighter
+    now[2, 0, 1, 1] = -0.5  # darker
+    rgb, full = difference_rgb(initial, now, mean=(0.5,), std=(0.5,))
+    assert full == pytest.approx(0.5) and rgb.shape == (3, 3, 2, 2)
+    assert torch.equal(rgb[0], torch.ones(3, 2, 2))  # unchanged: white
+    assert rgb[1, :, 0, 0].tolist() == [1.0, 0.0, 0.0]  # the largest brightening: full red
+    assert rgb[2, :, 1, 1].tolist() == pytest.approx([0.5, 0.5, 1.0])  # half as much darker: light blue
+    with pytest.raises(ValueError, match="shape"):
+        difference_rgb(initial, now[:2], mean=(0.5,), std=(0.5,))
+
+
+def test_timeline_and_payoff_figures(pair, digits, tmp_path):
+    from dclab.analysis.coverage_timeline import coverage_timeline
+    from dclab.viz.analysis_figures import coverage_lines_figure, payoff_figure, timeline_figure
+
+    tl = coverage_timeline([pair["dc"].path, pair["dm"].path], digits, "cpu", max_real=100)
+    fig = timeline_figure(tl)
+    assert [f.name for f in fig.frames] == [str(it) for it in tl.iterations()]
+    assert len(fig.frames[-1].data) == 3  # real + both runs in every frame
+    assert len(fig.layout.sliders[0].steps) == len(tl.iterations())
+    assert len(coverage_lines_figure(tl).data) == 4  # coverage and MMD per run
+    result = payoff(pair["dm"].load_final(), digits, EvalProtocol.build("quick", {"models": 1, "epochs": 2}), "cpu",
+                    coreset="random", cache_dir=tmp_path, whole_steps=6)
+    bars = payoff_figure(result).data[0]
+    assert list(bars.x) == [b.label for b in result.bars]
+    assert list(bars.y) == pytest.approx([100 * b.result.mean for b in result.bars])

@@ -11,8 +11,10 @@ from dclab.augment import (
     dsa_augment,
     dsa_strategy_for,
     parse_strategy,
+    resolve_dsa_strategy,
     sample_dsa,
 )
+from dclab.config import ConfigError
 from dclab.seeding import make_generator
 
 G, N, C, H, W = 6, 3, 3, 16, 16
@@ -153,6 +155,32 @@ def test_strategy_for_dataset_and_bad_names():
     torch.testing.assert_close(dsa_augment(_images()[0], "none", make_generator(0)), _images()[0])
     with pytest.raises(ValueError, match="unknown DSA op"):
         sample_dsa("color_blur", 2, make_generator(0))
+
+
+def test_one_resolver_keeps_an_explicit_strategy_and_resolves_auto():
+    """'auto' is the only sentinel: an explicit full strategy on MNIST keeps flip (it used to be dropped)."""
+    assert resolve_dsa_strategy("auto", "mnist") == dsa_strategy_for("mnist")
+    assert resolve_dsa_strategy(DEFAULT_STRATEGY, "mnist") == DEFAULT_STRATEGY
+    assert "flip" in parse_strategy(resolve_dsa_strategy(DEFAULT_STRATEGY, "digits"))
+    with pytest.raises(ConfigError, match="unknown DSA op"):
+        resolve_dsa_strategy("color_blur", "cifar10")
+
+
+def test_evaluation_uses_the_strategy_the_protocol_names(digits):
+    from dclab.eval.evaluate import evaluate_synthetic
+    from dclab.eval.protocol import EvalProtocol
+    from dclab.synthetic import SyntheticSet, class_major_labels
+
+    order = torch.sort(digits.y_train[:200], stable=True)
+    firsts = [int(order.indices[(order.values == c).nonzero()[0]]) for c in range(10)]
+    real = SyntheticSet(images=digits.x_train[firsts], labels=class_major_labels(10, 1), dataset=digits.name,
+                        class_names=digits.class_names, mean=digits.mean, std=digits.std, method="real")
+    tiny = dict(models=1, epochs=1, batch_size=10, augment="dsa")
+    auto = evaluate_synthetic(real, digits, EvalProtocol(**tiny), device="cpu", net_options={"width": 8})
+    full = evaluate_synthetic(real, digits, EvalProtocol(**tiny, dsa_strategy=DEFAULT_STRATEGY), device="cpu",
+                              net_options={"width": 8})
+    assert auto.extra["dsa_strategy"] == dsa_strategy_for("digits")
+    assert full.extra["dsa_strategy"] == DEFAULT_STRATEGY
 
 
 def test_apply_checks_group_count():

@@ -55,3 +55,18 @@ def test_dc_whole_batch_epoch_equals_shuffled_epoch(digits):
     for (name, a), b in zip(net_a.state_dict().items(), net_b.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
     assert any(not torch.equal(v, start[k]) for k, v in net_a.state_dict().items())  # it trained
+
+
+@pytest.mark.parametrize("name", ["dc", "dsa"])
+def test_dc_path_choice_on_cpu_by_net_width(name, digits):
+    """batched=None on a CPU: the vmapped path for small matching nets, the loop for wide ones;
+    an explicit setting wins."""
+    cls = get_method(name)
+
+    def path(**settings):
+        return cls(digits, 2, cls.config_class.build("classroom", settings), device="cpu").resolve_batched(
+            settings.get("batched"))
+
+    assert path() is True and path(width=16) is True
+    assert path(width=128) is False
+    assert path(width=16, batched=False) is False and path(width=128, batched=True) is True

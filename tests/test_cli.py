@@ -14,7 +14,8 @@ from PIL import Image
 from dclab.coresets import select_coreset
 from dclab.data import DATASETS
 from dclab.runs import RunDir
-from dclab.runs.export import grid_image, load_official_pt
+from dclab.runs.export import load_official_pt
+from dclab.viz.grid import grid_image
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ from dclab.jobs import JobManager, RunSpec
 from dclab.methods import get_method, list_methods
 from dclab.runs import RunDir
 
-TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "net_width=16"]
+TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "width=16"]
 
 
 def condense(tmp_path: Path, *extra: str) -> list[str]:
@@ -132,7 +132,7 @@ def test_ctrl_c_stops_cleanly_keeping_checkpoint_and_final(tmp_path, capsys):
 
 def test_resume_continues_a_stopped_run_to_the_end(tmp_path, capsys):
     manager = JobManager(tmp_path / "runs")
-    job = manager.submit(RunSpec("digits", "dm", 2, iterations=8, overrides={"batch_real": "32", "net_width": "16"}))
+    job = manager.submit(RunSpec("digits", "dm", 2, iterations=8, overrides={"batch_real": "32", "width": "16"}))
     job.pause()  # takes effect before (or right after) the first step
     assert job.run_dir.path.is_dir()
     job.stop()

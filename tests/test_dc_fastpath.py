@@ -5,15 +5,15 @@ import pytest
 import torch
 
 from dclab.methods import get_method
+from dclab.methods._matching import gradient_distance, layer_distance
 from dclab.methods.dc import dc_class_losses, dc_class_losses_reference, loops_for_ipc
-from dclab.methods.matching import gradient_distance, layer_distance
 
 IPC = 3
 
 
 def build(name, data, **overrides):
     cls = get_method(name)
-    cfg = cls.config_class.build("cpu", {"net_width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1,
+    cfg = cls.config_class.build("cpu", {"width": 16, "batch_real": 16, "outer_loop": 2, "inner_loop": 1,
                                          **overrides})
     return cls(data, IPC, cfg, seed=0, device="cpu")
 
@@ -50,7 +50,7 @@ def test_fast_loss_and_image_grad_equal_reference(name, norm, subset, digits):
 
 @pytest.mark.parametrize("name", ["dc", "dsa"])
 def test_fast_and_reference_steps_give_same_images(name, digits):
-    fast, ref = build(name, digits, fast=True), build(name, digits, fast=False)
+    fast, ref = build(name, digits, batched=True), build(name, digits, batched=False)
     m_fast, m_ref = fast.step(), ref.step()
     assert len(m_fast.class_losses) == digits.num_classes
     assert m_fast.loss == pytest.approx(m_ref.loss, rel=1e-4)
@@ -90,15 +90,18 @@ def test_loops_by_ipc():
 
 
 def test_default_path_is_chosen_by_device(digits, monkeypatch):
-    """fast=None: per-class loop on CPU (measured faster there), vmapped call when asked for."""
+    """batched=None on CPU: the per-class loop for a wide net (measured faster there), the vmapped
+    call for a small one (dispatch-bound) and when asked for."""
     import dclab.methods.dc as dc_module
 
     def vmapped_path_used(*args, **kwargs):
         raise AssertionError("vmapped path used")
 
     monkeypatch.setattr(dc_module, "dc_class_losses", vmapped_path_used)
-    method = build("dc", digits)
-    assert method.config.fast is None and method.device.type == "cpu"
+    method = build("dc", digits, width=64)
+    assert method.config.batched is None and method.device.type == "cpu"
     method.step()  # the loop: no AssertionError
     with pytest.raises(AssertionError, match="vmapped path used"):
-        build("dc", digits, fast=True).step()
+        build("dc", digits, batched=True).step()
+    with pytest.raises(AssertionError, match="vmapped path used"):
+        build("dc", digits).step()  # width 16: small, batched by default on CPU

@@ -8,8 +8,8 @@ import torch
 
 from dclab.config import ConfigError
 from dclab.methods import get_method
+from dclab.methods._functional import detached_params
 from dclab.methods.dd import DDConfig, replay_accuracy, step_groups, unrolled_loss
-from dclab.methods.functional import detached_params
 from dclab.nets import get_net
 
 

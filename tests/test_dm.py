@@ -12,7 +12,7 @@ IPC = 3
 
 def build(data, **overrides):
     cls = get_method("dm")
-    cfg = cls.config_class.build("cpu", {"net_width": 16, "batch_real": 32, **overrides})
+    cfg = cls.config_class.build("cpu", {"width": 16, "batch_real": 32, **overrides})
     return cls(data, IPC, cfg, seed=0, device="cpu")
 
 
@@ -32,7 +32,7 @@ def test_one_forward_equals_per_class_loop(subset, digits):
 
 
 def test_fast_and_reference_steps_agree(digits):
-    a, b = build(digits, fast=True, iterations=3), build(digits, fast=False, iterations=3)
+    a, b = build(digits, batched=True, iterations=3), build(digits, batched=False, iterations=3)
     for _ in range(3):
         ma, mb = a.step(), b.step()
     assert ma.loss == pytest.approx(mb.loss, rel=1e-4)
@@ -94,7 +94,7 @@ def test_lr_img_is_10_from_ipc_100(digits):
 
 
 def test_default_path_is_chosen_by_device(digits, monkeypatch):
-    """fast=None: per-class loop on CPU (faster there); the batched path when asked, or for BN."""
+    """batched=None: per-class loop on CPU (faster there); the batched path when asked, or for BN."""
     import dclab.methods.dm as dm_module
 
     def batched_path_used(*args, **kwargs):
@@ -102,8 +102,8 @@ def test_default_path_is_chosen_by_device(digits, monkeypatch):
 
     monkeypatch.setattr(dm_module, "dm_class_losses", batched_path_used)
     method = build(digits)
-    assert method.config.fast is None and method.device.type == "cpu"
+    assert method.config.batched is None and method.device.type == "cpu"
     method.step()
-    for overrides in ({"fast": True}, {"norm": "batchnorm"}):
+    for overrides in ({"batched": True}, {"norm": "batchnorm"}):
         with pytest.raises(AssertionError, match="batched path used"):
             build(digits, **overrides).step()

@@ -1,4 +1,4 @@
-"""Evaluation: vectorised == sequential, real training learns, progress/stop, BN fallback, results."""
+"""Evaluation: batched == loop, real training learns, progress/stop, BN fallback, results."""
 from __future__ import annotations
 
 import copy
@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from dclab.augment import dsa_augment
+from dclab.eval.batched import can_batch, train_classifiers_batched
+from dclab.eval.batched import test_accuracies_batched as accuracies_of
 from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic, model_generator
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.train import test_accuracy as accuracy_of
 from dclab.eval.train import train_classifier
-from dclab.eval.vectorized import can_vectorize, train_classifiers_vectorized
-from dclab.eval.vectorized import test_accuracies_vectorized as accuracies_of
 from dclab.nets import NETS, get_net
+from dclab.nets.layers import has_batchnorm
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels
 
@@ -43,7 +44,7 @@ def _max_param_diff(a, b) -> float:
 
 @pytest.mark.parametrize("targets", ["hard", "soft"])
 @pytest.mark.parametrize("augment", [None, "color_crop_cutout_flip_scale_rotate"])
-def test_vectorized_training_matches_sequential(real_set, targets, augment):
+def test_batched_training_matches_loop(real_set, targets, augment):
     """Same inits, batch orders, DSA draws -> the same final parameters (3 epochs, lr drop inside)."""
     x = real_set.images
     y = real_set.labels
@@ -56,7 +57,7 @@ def test_vectorized_training_matches_sequential(real_set, targets, augment):
         g = make_generator(k)
         train_classifier(net, x, y, epochs=3, batch_size=25, generator=g, augment=aug(g))
     gens = [make_generator(k) for k in range(3)]
-    train_classifiers_vectorized(vec, x, y, epochs=3, batch_size=25, generators=gens,
+    train_classifiers_batched(vec, x, y, epochs=3, batch_size=25, generators=gens,
                                  augments=[aug(g) for g in gens] if augment else None)
     assert _max_param_diff(seq, vec) < 1e-4
     assert _max_param_diff(seq, _nets(3)) > 1e-3  # and training did move the weights
@@ -65,15 +66,15 @@ def test_vectorized_training_matches_sequential(real_set, targets, augment):
         accuracy_of(n, x_test, real_set.labels) for n in seq]
 
 
-def test_evaluate_vectorized_equals_sequential(digits, real_set):
-    vec = evaluate_synthetic(real_set, digits, SHORT, device="cpu", vectorize=True, net_options=SMALL)
-    seq = evaluate_synthetic(real_set, digits, SHORT, device="cpu", vectorize=False, net_options=SMALL)
-    assert vec.extra["vectorized"] and not seq.extra["vectorized"]
+def test_evaluate_batched_equals_loop(digits, real_set):
+    vec = evaluate_synthetic(real_set, digits, SHORT, device="cpu", batched=True, net_options=SMALL)
+    seq = evaluate_synthetic(real_set, digits, SHORT, device="cpu", batched=False, net_options=SMALL)
+    assert vec.extra["batched"] and not seq.extra["batched"]
     assert len(vec.accs) == len(seq.accs) == 2
     assert vec.mean > 0.15  # it learned something (chance 0.10), so the comparison means something
     for a, b in zip(vec.accs, seq.accs):
         assert abs(a - b) <= 3 / digits.x_test.shape[0]  # float drift of vmapped convs only
-    again = evaluate_synthetic(real_set, digits, SHORT, device="cpu", vectorize=True, net_options=SMALL)
+    again = evaluate_synthetic(real_set, digits, SHORT, device="cpu", batched=True, net_options=SMALL)
     assert again.accs == vec.accs  # reproducible from protocol.seed
 
 
@@ -92,9 +93,9 @@ def test_dsa_protocol_trains_and_records_strategy(digits, real_set):
 
 
 def test_progress_reported_and_ends_at_total(digits, real_set):
-    for vectorize in (True, False):
+    for batched in (True, False):
         calls: list[tuple[int, int]] = []
-        evaluate_synthetic(real_set, digits, TINY, device="cpu", vectorize=vectorize,
+        evaluate_synthetic(real_set, digits, TINY, device="cpu", batched=batched,
                            progress=lambda d, t: calls.append((d, t)), net_options=SMALL)
         total = TINY.models * TINY.epochs
         assert calls[0] == (0, total) and calls[-1] == (total, total)
@@ -102,8 +103,8 @@ def test_progress_reported_and_ends_at_total(digits, real_set):
         assert len(calls) >= TINY.epochs
 
 
-@pytest.mark.parametrize("vectorize", [True, False])
-def test_stop_event_ends_early(digits, real_set, vectorize):
+@pytest.mark.parametrize("batched", [True, False])
+def test_stop_event_ends_early(digits, real_set, batched):
     stop = threading.Event()
     calls: list[int] = []
 
@@ -113,36 +114,32 @@ def test_stop_event_ends_early(digits, real_set, vectorize):
             stop.set()
 
     protocol = EvalProtocol(models=3, epochs=50, batch_size=25)
-    result = evaluate_synthetic(real_set, digits, protocol, device="cpu", vectorize=vectorize,
+    result = evaluate_synthetic(real_set, digits, protocol, device="cpu", batched=batched,
                                 progress=progress, stop=stop, net_options=SMALL)
     assert result.extra.get("stopped") is True
     assert max(calls) < protocol.models * protocol.epochs
     assert 1 <= len(result.accs) <= protocol.models
 
 
-def test_batchnorm_falls_back_to_sequential_and_learns(digits, real_set):
+def test_batchnorm_falls_back_to_the_loop_and_learns(digits, real_set):
     protocol = EvalProtocol(models=2, epochs=15, batch_size=10, norm="batchnorm")
-    assert not can_vectorize(_nets(1, norm="batchnorm")[0], real_set.images[:2])
-    assert can_vectorize(_nets(1)[0], real_set.images[:2])
-    result = evaluate_synthetic(real_set, digits, protocol, device="cpu", vectorize=True, net_options=SMALL)
-    assert result.extra["vectorized"] is False
+    assert not can_batch(_nets(1, norm="batchnorm")[0], real_set.images[:2])
+    assert can_batch(_nets(1)[0], real_set.images[:2])
+    result = evaluate_synthetic(real_set, digits, protocol, device="cpu", batched=True, net_options=SMALL)
+    assert result.extra["batched"] is False
     assert result.mean > 0.3, result.accs
 
 
 @pytest.mark.parametrize("net", NETS.names())
 def test_every_registered_net_evaluates(digits, real_set, net):
-    """Every net trains under the protocol; nets without BatchNorm take the vectorised path."""
-    try:
-        probe = get_net(net, channels=1, num_classes=10, image_size=(8, 8))
-        probe(real_set.images[:2])
-    except Exception as exc:  # noqa: BLE001 - an architecture too deep for 8x8 inputs
-        pytest.skip(f"{net} does not run on 8x8 digits: {exc}")
+    """Every net trains under the protocol; nets without BatchNorm take the batched path."""
+    probe = get_net(net, channels=1, num_classes=10, image_size=(8, 8))  # every net runs on 8x8 digits
     small = replace(digits, x_test=digits.x_test[:50], y_test=digits.y_test[:50])  # keep big nets fast
     protocol = EvalProtocol(net=net, models=2, epochs=1, batch_size=50)
-    result = evaluate_synthetic(real_set.prefix(2), small, protocol, device="cpu", vectorize=True)
+    result = evaluate_synthetic(real_set.prefix(2), small, protocol, device="cpu", batched=True)
     assert len(result.accs) == 2 and all(0.0 <= a <= 1.0 for a in result.accs)
-    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in probe.modules())
-    assert result.extra["vectorized"] is (not has_bn)
+    has_bn = has_batchnorm(probe)
+    assert result.extra["batched"] is (not has_bn)
 
 
 def test_cross_arch_keeps_each_nets_norm(digits, real_set):
@@ -152,13 +149,13 @@ def test_cross_arch_keeps_each_nets_norm(digits, real_set):
     assert set(results) == {"convnet", "convnet_bn"}
     assert results["convnet"].protocol.norm == "instancenorm"
     assert results["convnet_bn"].protocol.norm == "batchnorm"
-    assert results["convnet_bn"].extra["vectorized"] is False
+    assert results["convnet_bn"].extra["batched"] is False
 
 
-def test_auto_vectorize_is_sequential_on_cpu(digits, real_set):
-    """On CPU the loop is faster than vmapped grouped convolutions, so "auto" picks it."""
+def test_default_path_is_the_loop_on_cpu(digits, real_set):
+    """batched=None follows the device rule: the loop on CPU."""
     result = evaluate_synthetic(real_set, digits, TINY, device="cpu", net_options=SMALL)
-    assert result.extra["vectorized"] is False
+    assert result.extra["batched"] is False
 
 
 def test_result_to_dict(digits, real_set):

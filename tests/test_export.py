@@ -11,17 +11,16 @@ from PIL import Image
 
 from dclab.runs import RunDir
 from dclab.runs.export import (
-    GAP,
     evolution_gif_bytes,
-    grid_image,
     imagefolder_zip_bytes,
     load_official_pt,
     save_imagefolder,
     save_official_pt,
     save_png_grid,
-    synthetic_from_run,
 )
+from dclab.runs.reader import synthetic_from_run
 from dclab.synthetic import SyntheticSet, class_major_labels
+from dclab.viz.grid import GAP, grid_image
 
 
 def digits_set(digits, ipc: int = 3, seed: int = 0) -> SyntheticSet:

@@ -164,7 +164,7 @@ def app_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DCLAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
     yield
-    from pages.common import OPEN_REGISTRIES
+    from ui.state import OPEN_REGISTRIES
 
     for registry in list(OPEN_REGISTRIES):
         registry.shutdown(timeout=30)
@@ -263,7 +263,7 @@ def test_dataset_cache_payload_does_not_run(tmp_path):
 
 
 def test_expert_buffer_payload_does_not_run(tmp_path, digits):
-    from dclab.methods.trajectories import ExpertSpec, build_or_load_buffer
+    from dclab.methods._trajectories import ExpertSpec, build_or_load_buffer
 
     marker = tmp_path / MARKER_NAME
     spec = ExpertSpec()

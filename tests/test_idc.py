@@ -13,7 +13,7 @@ IPC = 2
 
 def build(data, **overrides):
     cls = get_method("idc")
-    cfg = cls.config_class.build("cpu", {"net_width": 16, "batch_real": 16, "inner_loop": 1, "n_data": 32,
+    cfg = cls.config_class.build("cpu", {"width": 16, "batch_real": 16, "inner_loop": 1, "n_data": 32,
                                          **overrides})
     return cls(data, IPC, cfg, seed=0, device="cpu")
 

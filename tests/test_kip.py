@@ -6,7 +6,7 @@ import torch
 from sklearn.kernel_ridge import KernelRidge
 
 from dclab.methods import get_method
-from dclab.methods.kernels import KERNELS, fc_relu_kernel, krr_predict
+from dclab.methods._kernels import KERNELS, fc_relu_kernel, krr_predict
 from dclab.methods.kip import KIPConfig, krr_accuracy
 
 

@@ -13,7 +13,7 @@ from dclab.methods import get_method
 from dclab.methods.dc import dc_class_losses
 
 IPC = 2
-SMALL = {"net_width": 16, "batch_real": 32, "outer_loop": 1, "inner_loop": 1, "lr_img": 0.1, "iterations": 20}
+SMALL = {"width": 16, "batch_real": 32, "outer_loop": 1, "inner_loop": 1, "lr_img": 0.1, "iterations": 20}
 
 
 def probe_loss(method, data, probes) -> float:

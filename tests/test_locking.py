@@ -102,7 +102,7 @@ def app_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("DCLAB_RUNS", str(tmp_path))
     monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
     yield tmp_path
-    from pages.common import OPEN_REGISTRIES
+    from ui.state import OPEN_REGISTRIES
 
     for registry in list(OPEN_REGISTRIES):
         registry.shutdown(timeout=60)
@@ -136,7 +136,7 @@ def test_kill_9_then_resume_from_the_cli_and_from_the_app(app_runs):
     assert any("interrupted" in w.value for w in at.warning), [w.value for w in at.warning]
     at.button(key="runs_resume").click().run()
     assert not at.exception, at.exception
-    from pages.common import job_manager
+    from ui.state import job_manager
 
     job = job_manager().get(run.run_id)
     assert job is not None

@@ -14,7 +14,7 @@ IPC = 4
 
 def build(data, **overrides):
     cls = get_method("mdc")
-    cfg = cls.config_class.build("cpu", {"net_width": 16, "batch_real": 16, "inner_loop": 1, "n_data": 32,
+    cfg = cls.config_class.build("cpu", {"width": 16, "batch_real": 16, "inner_loop": 1, "n_data": 32,
                                          **overrides})
     return cls(data, IPC, cfg, seed=0, device="cpu")
 
@@ -152,12 +152,19 @@ def test_mdc_on_idc_keeps_the_formation_factor(digits):
 
 
 def test_baseline_b_concatenates_independent_ipc1_runs_and_curves_share_one_protocol(digits):
-    from dclab.eval.multisize import (BASELINE_A, BASELINE_B, BASELINE_C, MULTISIZE, average_gain,
-                                      concatenate_ipc1, multisize_curves)
+    from dclab.eval.multisize import (
+        BASELINE_A,
+        BASELINE_B,
+        BASELINE_C,
+        MULTISIZE,
+        average_gain,
+        concatenate_ipc1,
+        multisize_curves,
+    )
     from dclab.eval.protocol import EvalProtocol
 
     dm = get_method("dm")
-    cfg = dm.config_class.build("cpu", {"iterations": 2, "net_width": 16, "batch_real": 16})
+    cfg = dm.config_class.build("cpu", {"iterations": 2, "width": 16, "batch_real": 16})
     ipc1 = []
     for seed in (1, 2, 3):
         m = dm(digits, 1, cfg, seed=seed, device="cpu")
@@ -195,7 +202,7 @@ def test_selection_timeline_from_metrics_and_page(tmp_path, monkeypatch):
     monkeypatch.setenv("DCLAB_RUNS", str(runs))
     monkeypatch.setenv("DCLAB_CACHE", str(tmp_path / "cache"))
     job = JobManager(runs).submit(RunSpec(dataset="digits", method="mdc", ipc=3, seed=0, iterations=3, overrides={
-        "batch_real": 16, "inner_loop": 1, "n_data": 32, "net_width": 16, "delta_t": 1}))
+        "batch_real": 16, "inner_loop": 1, "n_data": 32, "width": 16, "delta_t": 1}))
     assert job.wait(120) and job.status == "finished", job.message
     history = selection_history(job.run_dir.read_metrics())
     assert [s.iteration for s in history] == [1, 2, 3]
@@ -211,7 +218,7 @@ def test_selection_timeline_from_metrics_and_page(tmp_path, monkeypatch):
     finally:
         import streamlit as st
 
-        from pages.common import OPEN_REGISTRIES
+        from ui.state import OPEN_REGISTRIES
 
         for registry in list(OPEN_REGISTRIES):
             registry.shutdown(timeout=30)

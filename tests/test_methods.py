@@ -14,12 +14,12 @@ import torch
 
 from dclab.config import ConfigError
 from dclab.methods import get_method, list_methods
-from dclab.methods.base import MethodConfig
+from dclab.methods._base import MethodConfig
 
 IPC = 2
 # Small-network / few-step settings; each method receives only the keys its config defines.
 TINY = {
-    "net_width": 16, "width": 16, "depth": 2, "batch_real": 16, "outer_loop": 2, "inner_loop": 1,
+    "width": 16, "depth": 2, "batch_real": 16, "outer_loop": 2, "inner_loop": 1,
     "delta_t": 2, "kernel_depth": 1, "num_experts": 1, "max_start_epoch": 2,
     "expert_epochs": 1, "syn_epochs": 1,
 }

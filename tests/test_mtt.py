@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from dclab.methods import get_method
-from dclab.methods.functional import FlatNet
+from dclab.methods._functional import FlatNet
+from dclab.methods._trajectories import ExpertSpec, build_or_load_buffer
 from dclab.methods.mtt import MTTConfig, student_trajectory, trajectory_loss
-from dclab.methods.trajectories import ExpertSpec, build_or_load_buffer
 from dclab.nets import get_net
 
 
@@ -131,7 +131,7 @@ def test_paper_presets_and_published_protocol():
 def test_zca_run_condenses_whitened_and_shows_data_space(digits, experts_dir):
     m = make(digits, experts_dir, seed=4, zca=True)
     assert m.zca is not None and not torch.allclose(m.data.x_train, digits.x_train)
-    from dclab.methods.base import init_images
+    from dclab.methods._base import init_images
 
     syn = m.synthetic_set()  # before any step: the initial real images, back in data space
     torch.testing.assert_close(syn.images, init_images(digits, 2, "real", 4), atol=1e-4, rtol=1e-4)

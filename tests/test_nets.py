@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from dclab.nets import NETS, get_net
+from dclab.nets.layers import has_batchnorm
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32)]
 NUM_CLASSES = 7  # not 10, so a hard-coded class count would show
@@ -91,7 +92,7 @@ def test_reference_widths(name: str) -> None:
 
 @pytest.mark.parametrize("name", NETS.names())
 def test_vmap_over_stacked_nets_matches_loop(name: str) -> None:
-    """Many nets at once (torch.func.stack_module_state + vmap), as vectorised evaluation does.
+    """Many nets at once (torch.func.stack_module_state + vmap), as batched evaluation does.
 
     BatchNorm nets update running statistics in place in train mode, so they are run in eval mode.
     """
@@ -99,7 +100,7 @@ def test_vmap_over_stacked_nets_matches_loop(name: str) -> None:
 
     shape = (1, 8, 8)
     nets = [_build(name, shape, seed=s) for s in (0, 1)]
-    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in nets[0].modules())
+    has_bn = has_batchnorm(nets[0])
     for n in nets:
         n.train(not has_bn)
     params, buffers = stack_module_state(nets)

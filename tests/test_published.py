@@ -17,7 +17,7 @@ from dclab.eval.evaluate import evaluate_synthetic, transfer_targets
 from dclab.eval.protocol import AUGMENTS, PUBLISHED, EvalProtocol
 from dclab.eval.published import CPU_EPOCHS, CPU_MODELS, resolve_protocol
 from dclab.methods import get_method, list_methods
-from dclab.methods.base import CondensationMethod
+from dclab.methods._base import CondensationMethod
 from dclab.runs import RunDir
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet
@@ -182,7 +182,7 @@ def test_published_tables_cover_the_methods_and_fail_clearly():
 # ---- the published protocol is the default where a run is evaluated ---------------------------
 def test_evaluate_and_condense_default_to_the_published_protocol(tmp_path, capsys):
     tiny = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--iterations", "2", "--device", "cpu",
-            "--set", "batch_real=16", "--set", "net_width=8", "--out", str(tmp_path / "runs")]
+            "--set", "batch_real=16", "--set", "width=8", "--out", str(tmp_path / "runs")]
     assert main(["condense", *tiny]) == 0
     run = RunDir.open(capsys.readouterr().out.strip().splitlines()[-1])
     assert main(["evaluate", str(run.path), "--json", "--models", "1", "--epochs", "2"]) == 0

@@ -93,7 +93,7 @@ def test_checkpoint_and_final_round_trip(tmp_path):
 
 
 def test_atomic_write_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
-    from dclab.runs.atomic import atomic_write
+    from dclab.files import atomic_write
 
     run = RunDir.create(tmp_path, "x")
     run.write_config({"v": 1})

@@ -11,7 +11,7 @@ from dclab.cli.main import main
 from dclab.runs import RunDir
 from dclab.threads import ENV_VAR, apply_threads, requested_threads
 
-TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "net_width=16"]
+TINY = ["--dataset", "digits", "--method", "dm", "--ipc", "2", "--set", "batch_real=32", "--set", "width=16"]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ so the curves over iterations compare like with like.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +26,13 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle
 from dclab.eval.feature_net import embed_all, trained_feature_net
-from dclab.runs.export import snapshot_set
+from dclab.progress import Progress, report_to
+from dclab.runs.reader import snapshot_set
 from dclab.runs.store import RunDir
 from dclab.viz.coverage import knn_coverage, median_bandwidth2, mmd2_rbf
 from dclab.viz.tsne import stratified_subsample
 
 PROJECTIONS = ("pca", "tsne")
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,16 @@ def coverage_timeline(runs: Sequence[Path | str], data: DatasetBundle, device: s
         raise ValueError(f"unknown projection {projection!r}; choose one of: {', '.join(PROJECTIONS)}")
     if not runs:
         raise ValueError("give at least one run")
-    report = progress or (lambda fraction, what: None)
-    report(0.0, "feature net (trained once on the real data, cached)")
+    report = report_to(progress)
+    total = len(runs) + 2  # the feature net, each run's snapshots, the projection
+    report(0, total)
     net = trained_feature_net(data, device=device)
     per_class = max(1, max_real // data.num_classes)
     idx = stratified_subsample(data.y_train.cpu(), per_class, seed)
     real = embed_all(net, data.x_train[idx]).cpu().double()
     real_labels = data.y_train.cpu()[idx]
     bandwidth2 = median_bandwidth2(real, real[:0])
+    report(1, total)
     found: list[tuple[str, str, int, Tensor, Tensor]] = []  # run, method, iteration, features, labels
     run_dirs = [RunDir.open(r) for r in runs]
     for i, run in enumerate(run_dirs):
@@ -121,8 +123,7 @@ def coverage_timeline(runs: Sequence[Path | str], data: DatasetBundle, device: s
             if syn.dataset != data.name:
                 raise ValueError(f"run {run.run_id} is on {syn.dataset}, not {data.name}")
             found.append((run.run_id, syn.method, it, embed_all(net, syn.images).cpu().double(), syn.labels))
-        report(0.1 + 0.6 * (i + 1) / len(run_dirs), f"embedded the snapshots of {run.run_id}")
-    report(0.75, f"fitting the {projection} projection once over every point")
+        report(i + 2, total)
     xy = _project(torch.cat([real] + [f[3] for f in found]), projection, seed)
     frames, start = [], real.shape[0]
     for run_id, method, it, feats, labels in found:
@@ -131,7 +132,7 @@ def coverage_timeline(runs: Sequence[Path | str], data: DatasetBundle, device: s
                                     labels=labels.numpy(), coverage=knn_coverage(real, feats, k),
                                     mmd=mmd2_rbf(real, feats, bandwidth2)))
         start = end
-    report(1.0, "done")
+    report(total, total)
     how = ("PCA fitted once over the real sample and every snapshot" if projection == "pca"
            else "t-SNE fitted once over the real sample and every snapshot")
     return CoverageTimeline(real_xy=xy[:real.shape[0]], real_labels=real_labels.numpy(), frames=tuple(frames),

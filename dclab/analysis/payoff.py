@@ -15,8 +15,7 @@ import hashlib
 import json
 import math
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ from dclab.data.bundle import DatasetBundle
 from dclab.eval.evaluate import evaluate_synthetic
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
-from dclab.runs.atomic import write_json
+from dclab.files import safe_name, write_json
+from dclab.progress import Progress, report_to
 from dclab.synthetic import SyntheticSet, class_major_labels
 
 WHOLE_STEPS = 1500  # SGD steps of each whole-set network at most (digits: the protocol's epochs)
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def whole_set_result(data: DatasetBundle, protocol: EvalProtocol, device: str | 
     key = json.dumps({"dataset": data.name, "train": int(data.x_train.shape[0]), "per_class": n,
                       "protocol": proto.to_dict()}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    path = Path(cache_dir or default_cache_dir()) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', data.name)}_{digest}.json"
+    path = Path(cache_dir or default_cache_dir()) / f"{safe_name(data.name)}_{digest}.json"
     if path.is_file():
         try:
             return EvalResult.from_dict(json.loads(path.read_text())["result"])
@@ -119,17 +118,17 @@ def payoff(syn: SyntheticSet | Sequence[SyntheticSet], data: DatasetBundle, prot
     if any(s.ipc != ipc for s in sets):
         raise ValueError(f"the sets differ in images per class ({sorted({s.ipc for s in sets})}); "
                          f"the payoff compares sets of one size")
-    report = progress or (lambda fraction, what: None)
+    report = report_to(progress)
     steps = [(f"synthetic ({s.method})", lambda s=s: s) for s in sets]
     steps += [("random real", lambda: select_coreset("random", data, ipc, seed=seed, device=device)),
               (f"coreset ({coreset})", lambda: select_coreset(coreset, data, ipc, seed=seed, device=device))]
     total = len(steps) + 1
     bars = []
     for i, (name, make) in enumerate(steps):
-        report(i / total, f"evaluating {name}")
+        report(i, total)
         bars.append(PayoffBar(name, ipc, evaluate_synthetic(make(), data, protocol, device=device)))
-    report(len(steps) / total, "evaluating the whole training set (cached after the first time)")
+    report(len(steps), total)  # the whole training set next (cached after the first time)
     whole = whole_set_result(data, protocol, device, whole_steps=whole_steps, cache_dir=cache_dir)
     bars.append(PayoffBar("whole training set", None, whole))
-    report(1.0, "done")
+    report(total, total)
     return PayoffResult(bars=tuple(bars), protocol=bars[0].result.protocol_text)

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dclab.config import ConfigError
+
 OPS = ("color", "crop", "cutout", "flip", "scale", "rotate")
 DEFAULT_STRATEGY = "color_crop_cutout_flip_scale_rotate"
 NO_FLIP_STRATEGY = "color_crop_cutout_scale_rotate"
@@ -38,9 +40,25 @@ class DSAParams:
     contrast: float = 0.5  # image-mean blend factor u + contrast
 
 
+AUTO = "auto"  # the strategy setting that stands for "the published strategy of this data set"
+
+
 def dsa_strategy_for(dataset_name: str) -> str:
     """The published strategy for a data set: MNIST-like digits and SVHN omit flip."""
     return NO_FLIP_STRATEGY if dataset_name.lower() in _NO_FLIP_DATASETS else DEFAULT_STRATEGY
+
+
+def resolve_dsa_strategy(strategy: str, dataset_name: str) -> str:
+    """The one resolver of a DSA-strategy setting (methods and evaluation protocols alike):
+    'auto' -> the published strategy of the data set; anything else is used as written, after a
+    check (one-line ConfigError naming the bad op), so an explicit strategy is never rewritten."""
+    if strategy == AUTO:
+        return dsa_strategy_for(dataset_name)
+    try:
+        parse_strategy(strategy)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    return strategy
 
 
 def parse_strategy(strategy: str) -> tuple[str, ...]:
@@ -198,3 +216,12 @@ def dsa_augment(
     """Independent random parameters per image (evaluation-time training). x: (N, C, H, W)."""
     draw = sample_dsa(strategy, x.shape[0], generator, params, device=x.device)
     return draw.apply(x.unsqueeze(1)).squeeze(1)  # each image is its own group
+
+
+def draw_siamese(strategy: str, real: Tensor, syn: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """One siamese draw with a parameter set per class, applied to both batches.
+
+    real: (classes, B, C, H, W), syn: (classes, N, C, H, W); differentiable w.r.t. syn.
+    """
+    draw = sample_dsa(strategy, num_groups=real.shape[0], generator=generator, device=real.device)
+    return draw.apply(real), draw.apply(syn)

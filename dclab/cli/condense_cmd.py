@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from dclab.cli.common import add_data_args, add_device_arg
 from dclab.cli.progress import ProgressBar
-from dclab.config import ConfigError
+from dclab.config import parse_assignments
 from dclab.device import describe_device
 from dclab.eval.protocol import PUBLISHED, EvalProtocol
 from dclab.jobs import Job, JobManager, JobSnapshot, PreparedRun, RunSpec
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_device_arg(parser)
     parser.add_argument("--out", default=str(DEFAULT_RUNS_ROOT), help="runs root; the run folder is created inside")
     parser.add_argument("--preset", default=None,
-                        help="method preset (paper|cpu); default: cpu on a CPU, paper on a GPU")
+                        help="method preset (paper|cpu|classroom, see `methods NAME`); default: cpu on a CPU, paper on a GPU")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="override one method setting (repeatable)")
     parser.add_argument("--eval", action="store_true", help="evaluate the final set at the end")
@@ -50,17 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", default="", help="suffix of the run folder name")
 
 
-def parse_settings(items: list[str]) -> dict[str, str]:
-    """['lr_img=1', 'net=convnet'] -> {'lr_img': '1', 'net': 'convnet'}."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def spec_from_args(args: argparse.Namespace) -> RunSpec:
     return RunSpec(
         dataset=args.dataset,
@@ -69,7 +58,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         seed=args.seed,
         device=args.device,
         preset=args.preset,
-        overrides=parse_settings(args.settings),
+        overrides=parse_assignments(args.settings),
         iterations=args.iterations,
         eval_every=args.eval_every,
         eval_protocol={"preset": args.eval_preset},

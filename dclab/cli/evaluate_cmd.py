@@ -53,14 +53,12 @@ def load_target(args: argparse.Namespace):
     if args.run_dir and args.coreset:
         raise ValueError("give either a run folder or --coreset, not both")
     if args.run_dir:
-        from dclab.runs.export import run_images
+        from dclab.runs.reader import run_dataset, run_images
+        from dclab.runs.record import read_record
         from dclab.runs.store import RunDir
 
         run = RunDir.open(args.run_dir)
-        cfg = run.read_run_config()
-        spec = cfg.get("spec") if isinstance(cfg.get("spec"), dict) else {}
-        root = args.data_root or spec.get("data_root")
-        data = load_dataset(args.dataset or cfg["dataset"]["name"], root=root)
+        data = run_dataset(read_record(run), args.dataset, args.data_root)
         synthetic, source = run_images(run)
         if not args.json:
             print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
@@ -93,10 +91,9 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
 
 def run(args: argparse.Namespace) -> int:
     from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
-    from dclab.threads import apply_threads
-
     from dclab.eval.protocol import EvalProtocol
     from dclab.nets import NETS
+    from dclab.threads import apply_threads
 
     apply_threads(args.threads)
 

@@ -17,8 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dclab.files import atomic_write
     from dclab.runs import export
-    from dclab.runs.atomic import atomic_write
+    from dclab.runs.reader import run_images
     from dclab.runs.store import RunDir
 
     if not any((args.png, args.pt, args.folder, args.gif)):
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         if target and Path(target).is_dir():
             raise ValueError(f"--{flag} {target} is a folder; give a file name")
     run_dir = RunDir.open(args.run_dir)
-    synthetic, source = export.run_images(run_dir)
+    synthetic, source = run_images(run_dir)
     written = []
     if args.gif:  # first, so a run without snapshots fails before anything is written
         gif = export.evolution_gif_bytes(run_dir)

@@ -8,12 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-USER_ERROR_EXIT = 2
+from dclab.errors import USER_ERROR_EXIT, guarded
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -21,16 +20,6 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(USER_ERROR_EXIT, f"error: {message} (see {self.prog} --help)\n")
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    from dclab.config import ConfigError
-    from dclab.data.errors import DatasetUnavailableError
-    from dclab.registry import UnknownNameError
-    from dclab.runs.store import RunNotFoundError
-
-    # OSError: an --out that is a file, unwritable, a name too long, a full disk: the user's to fix
-    return (ConfigError, UnknownNameError, DatasetUnavailableError, RunNotFoundError, ValueError, OSError)
 
 
 def discover_commands() -> list[ModuleType]:
@@ -51,26 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, OSError) and exc.filename and exc.strerror:
-        text = f"{exc.strerror}: {exc.filename}"
-    return " ".join(text.split())
-
-
-def guarded(entry: Callable[[], int | None]) -> int:
-    """Run a command's body: a user error prints one line and exits 2, never a traceback.
-    (Benchmark scripts use it too.)"""
-    try:
-        return int(entry() or 0)
-    except user_error_types() as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return USER_ERROR_EXIT
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
                                     seed=args.seed, protocol=args.protocol, device=args.device)
     protocol = build_protocol(proto_args, synthetic)
 
-    def progress(fraction: float, what: str) -> None:
+    def progress(done: int, total: int) -> None:
         if not args.json:
-            print(f"[{100 * fraction:3.0f} %] {what}", file=sys.stderr, flush=True)
+            print(f"[payoff] {done}/{total} bars", file=sys.stderr, flush=True)
 
     result = payoff(synthetic, data, protocol, args.device, coreset=args.baseline, seed=args.seed,
                     progress=progress, whole_steps=args.whole_steps or WHOLE_STEPS)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dclab.coresets.registry import CORESETS, Progress
+from dclab.coresets.registry import CORESETS
 from dclab.data.bundle import DatasetBundle
 from dclab.eval.feature_net import ForgettingCounter, real_training
+from dclab.progress import Progress
 from dclab.seeding import make_generator
 
 __all__ = ["ForgettingCounter", "forgetting_scores", "select_forgetting"]
@@ -26,7 +27,7 @@ def forgetting_scores(events: Tensor, learned: Tensor) -> Tensor:
 
 @CORESETS.register("forgetting")
 def select_forgetting(
-    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress
+    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress | None
 ) -> Tensor:
     run = real_training(data, seed=seed, device=device)
     score = forgetting_scores(run.forgetting, run.learned)  # (N,)

@@ -12,11 +12,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dclab.coresets.embedding import ClassFeatures, class_features
-from dclab.coresets.registry import CORESETS, Progress
+from dclab.coresets.registry import CORESETS
 from dclab.data.bundle import DatasetBundle
+from dclab.progress import Progress
 
 
-def herding_indices(cf: ClassFeatures, ipc: int, progress: Progress = None) -> Tensor:
+def herding_indices(cf: ClassFeatures, ipc: int, progress: Progress | None = None) -> Tensor:
     """(classes, ipc) positions (into cf's padded rows) chosen by herding, in selection order."""
     f, valid = cf.features, cf.valid  # (C, M, D), (C, M)
     mu = cf.class_means()  # (C, D)
@@ -48,7 +49,7 @@ def normalised(cf: ClassFeatures) -> ClassFeatures:
 
 @CORESETS.register("herding")
 def select_herding(
-    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress
+    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress | None
 ) -> Tensor:
     cf = normalised(class_features(data, seed, device))
     pos = herding_indices(cf, ipc, progress)

@@ -10,11 +10,12 @@ import torch
 from torch import Tensor
 
 from dclab.coresets.embedding import ClassFeatures, class_features
-from dclab.coresets.registry import CORESETS, Progress
+from dclab.coresets.registry import CORESETS
 from dclab.data.bundle import DatasetBundle
+from dclab.progress import Progress
 
 
-def kcenter_indices(cf: ClassFeatures, ipc: int, progress: Progress = None) -> Tensor:
+def kcenter_indices(cf: ClassFeatures, ipc: int, progress: Progress | None = None) -> Tensor:
     """(classes, ipc) positions (into cf's padded rows) chosen farthest-first, in selection order."""
     f, valid = cf.features, cf.valid  # (C, M, D), (C, M)
     rows = torch.arange(f.shape[0], device=f.device)
@@ -42,7 +43,7 @@ def covering_radius(features: Tensor, chosen: Tensor) -> float:
 
 @CORESETS.register("kcenter")
 def select_kcenter(
-    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress
+    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress | None
 ) -> Tensor:
     cf = class_features(data, seed, device)
     pos = kcenter_indices(cf, ipc, progress)

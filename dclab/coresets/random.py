@@ -4,14 +4,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from dclab.coresets.registry import CORESETS, Progress
+from dclab.coresets.registry import CORESETS
 from dclab.data.bundle import DatasetBundle
+from dclab.progress import Progress
 from dclab.seeding import make_generator
 
 
 @CORESETS.register("random")
 def select_random(
-    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress
+    data: DatasetBundle, ipc: int, seed: int, device: torch.device, progress: Progress | None
 ) -> Tensor:
     generator = make_generator(seed)
     rows = []

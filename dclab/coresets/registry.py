@@ -13,11 +13,11 @@ from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
+from dclab.progress import Progress
 from dclab.registry import Registry
 from dclab.synthetic import SyntheticSet, class_major_labels
 
-Progress = Callable[[int, int], None] | None
-Selector = Callable[[DatasetBundle, int, int, torch.device, Progress], Tensor]
+Selector = Callable[[DatasetBundle, int, int, torch.device, Progress | None], Tensor]
 CORESETS: Registry[Selector] = Registry("coreset")
 
 
@@ -42,17 +42,14 @@ def select_coreset(
     ipc: int,
     seed: int = 0,
     device: str | torch.device = "auto",
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> SyntheticSet:
     """Pick `ipc` real training images per class with coreset `name`; class-major, like a condensed set.
 
     Raises UnknownNameError (unknown name) or ValueError (IPC out of range), one line each.
     """
     selector = CORESETS.get(name)
-    if not 1 <= ipc <= data.min_class_count():
-        raise ValueError(
-            f"IPC must be in 1..{data.min_class_count()} for {data.name} (its smallest class), got {ipc}"
-        )
+    data.check_ipc(ipc)
     dev = resolve_device(device)
     idx = selector(data, ipc, seed, dev, progress).cpu()  # (classes, ipc)
     if idx.shape != (data.num_classes, ipc):

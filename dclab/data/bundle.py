@@ -1,10 +1,21 @@
 """The one typed object every loader returns."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
+
+
+def denormalize(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
+    """x * std + mean per channel, clipped to [0, 1]: normalised (C, H, W) or (N, C, H, W) -> pixels.
+
+    The one inverse of the data sets' normalisation (bundles, synthetic sets, grids, exports).
+    """
+    m = torch.tensor(list(mean), dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    s = torch.tensor(list(std), dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    return (x * s + m).clamp(0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,16 @@ class DatasetBundle:
     def min_class_count(self) -> int:
         return min(int(i.numel()) for i in self.indices_per_class)
 
+    def check_ipc(self, ipc: object) -> int:
+        """`ipc` if it is a whole number in 1..min_class_count(); else a one-line ConfigError.
+        The one IPC range check of runs, methods and coresets."""
+        from dclab.config import ConfigError
+
+        top = self.min_class_count()
+        if isinstance(ipc, bool) or not isinstance(ipc, int) or not 1 <= ipc <= top:
+            raise ConfigError(f"IPC must be in 1..{top} for {self.name} (its smallest class), got {ipc!r}")
+        return ipc
+
     def sample_class(self, c: int, n: int, generator: torch.Generator) -> Tensor:
         """n random training images of class c (without replacement when possible). (n, C, H, W)"""
         pool = self.indices_per_class[c]
@@ -74,9 +95,7 @@ class DatasetBundle:
 
     def denormalize(self, x: Tensor) -> Tensor:
         """Back to pixel space [0, 1] (clipped), for display and export."""
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-        return (x * std + mean).clamp(0.0, 1.0)
+        return denormalize(x, self.mean, self.std)
 
     def to(self, device: torch.device | str) -> DatasetBundle:
         """A copy whose tensors live on `device` (the train set is small enough for GPU memory)."""

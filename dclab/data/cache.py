@@ -9,8 +9,6 @@ just means no cache. `normalised_bundle` turns decoded uint8 splits into the flo
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 from torch import Tensor
 
 from dclab.data.bundle import DatasetBundle
+from dclab.files import save_torch
 
 CACHE_DIR_NAME = ".dclab_cache"
 CACHE_FORMAT = 2  # bump when the stored layout (or a loader's constants) changes
@@ -93,18 +92,9 @@ def store_cached(path: Path, signature: str, bundle: DatasetBundle) -> bool:
         "source": bundle.source,
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-    except OSError:
-        return False
-    try:
-        torch.save(blob, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared data root should stay readable
-        os.replace(tmp, path)
+        save_torch(path, blob)  # atomic, readable like a plain file (a shared data root stays readable)
         return True
     except OSError:
-        Path(tmp).unlink(missing_ok=True)
         return False
 
 

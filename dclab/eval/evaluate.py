@@ -1,7 +1,7 @@
 """`evaluate_synthetic`: the evaluation protocol end to end (K fresh nets -> accuracies on real test).
 
 Net i's initial weights, batch order and augmentation draws all come from one generator seeded by
-(protocol.seed, i), so the vectorised and the sequential path compute the same K networks, and a
+(protocol.seed, i), so the batched and the loop path compute the same K networks, and a
 result is reproducible from its protocol.
 """
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,19 +16,19 @@ import torch
 from torch import Tensor, nn
 
 from dclab.augment.dc import DC_STRATEGIES, dc_augment
-from dclab.augment.dsa import DEFAULT_STRATEGY, dsa_augment, dsa_strategy_for, parse_strategy
+from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.data.bundle import DatasetBundle
 from dclab.device import prefers_batched, resolve_device
+from dclab.eval.batched import can_batch, test_accuracies_batched, train_classifiers_batched
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
 from dclab.eval.train import Augment, test_accuracy, train_classifier
-from dclab.eval.vectorized import can_vectorize, test_accuracies_vectorized, train_classifiers_vectorized
-from dclab.nets import get_net
+from dclab.nets import get_net, net_option_names
+from dclab.nets.layers import has_batchnorm
+from dclab.progress import Progress
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet
 from dclab.threads import threads_in_use
-
-Progress = Callable[[int, int], None]
 
 
 def model_generator(seed: int, index: int) -> torch.Generator:
@@ -48,23 +47,11 @@ def build_eval_net(
     their own norm; `infer_norm` then names it. net_options: further architecture options, e.g.
     {"width": 32} for a smaller ConvNet.
     """
-    kwargs = dict(channels=data.channels, num_classes=data.num_classes, image_size=data.image_size,
-                  seed=seed, **(net_options or {}))
-    if pass_norm and not protocol.net.endswith("_bn"):
-        try:
-            return get_net(protocol.net, norm=protocol.norm, **kwargs)
-        except TypeError:  # this architecture has no norm option
-            pass
-    return get_net(protocol.net, **kwargs)
-
-
-def resolve_strategy(protocol: EvalProtocol, dataset_name: str) -> str:
-    """The data set's published strategy, unless protocol.dsa_strategy was changed from the default."""
-    strategy = protocol.dsa_strategy
-    if strategy == DEFAULT_STRATEGY:
-        strategy = dsa_strategy_for(dataset_name)
-    parse_strategy(strategy)  # one-line ValueError on a bad op name
-    return strategy
+    options = dict(net_options or {})
+    if pass_norm and not protocol.net.endswith("_bn") and "norm" in net_option_names(protocol.net):
+        options["norm"] = protocol.norm
+    return get_net(protocol.net, channels=data.channels, num_classes=data.num_classes,
+                   image_size=data.image_size, seed=seed, **options)
 
 
 def _check_fits(synthetic: SyntheticSet, data: DatasetBundle) -> None:
@@ -112,21 +99,21 @@ def evaluate_synthetic(
     protocol: EvalProtocol,
     device: str | torch.device = "auto",
     progress: Progress | None = None,
-    vectorize: bool | str = "auto",
+    batched: bool | None = None,
     stop: threading.Event | None = None,
     *,
     net_options: dict[str, Any] | None = None,
 ) -> EvalResult:
     """Train protocol.models fresh nets on `synthetic`, test each on data's test set.
 
-    vectorize: True trains the K nets at once with torch.func when the net allows (else
-    sequential, automatically); False always sequential; "auto" (default) vectorises on GPU/MPS
-    only, because on CPU the vmapped (grouped) convolutions measured 2-3x slower than a loop.
+    batched: True trains the K nets at once with torch.func when the net allows (else one by one,
+    automatically); False one by one (the loop); None (default) = the device rule
+    (`dclab.device.prefers_batched`: batched on an accelerator, the loop on CPU).
     progress(done, total) counts net-epochs; a set `stop` ends early (extra["stopped"] = True; only
     finished nets are tested, or the partly trained ones when none finished).
     net_options: extra architecture options for get_net (e.g. {"width": 32}); kept in result.extra.
     """
-    return _evaluate(synthetic, data, protocol, device, progress, vectorize, stop, pass_norm=True,
+    return _evaluate(synthetic, data, protocol, device, progress, batched, stop, pass_norm=True,
                      net_options=net_options)
 
 
@@ -136,7 +123,7 @@ def _evaluate(
     protocol: EvalProtocol,
     device: str | torch.device,
     progress: Progress | None,
-    vectorize: bool | str,
+    batched: bool | None,
     stop: threading.Event | None,
     *,
     pass_norm: bool,
@@ -150,7 +137,7 @@ def _evaluate(
     x = synthetic.images.detach().to(dev)  # (N, C, H, W)
     y = _targets(synthetic).detach().to(dev)
     x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
-    strategy = resolve_strategy(protocol, data.name) if protocol.augment == "dsa" else None
+    strategy = resolve_dsa_strategy(protocol.dsa_strategy, data.name) if protocol.augment == "dsa" else None
     lr = training_lr(synthetic, protocol)
 
     k_models, epochs = protocol.models, protocol.epochs
@@ -169,16 +156,16 @@ def _evaluate(
     opt = dict(lr=lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay,
                batch_size=protocol.batch_size)
 
-    if vectorize == "auto":
-        vectorize = prefers_batched(dev)
-    vectorized = bool(vectorize) and k_models > 1 and can_vectorize(nets[0], x[:2])
-    if vectorized:
-        train_classifiers_vectorized(
+    if batched is None:
+        batched = prefers_batched(dev)
+    batched = bool(batched) and k_models > 1 and can_batch(nets[0], x[:2])
+    if batched:
+        train_classifiers_batched(
             nets, x, y, epochs=epochs, generators=gens, augments=augments, stop=stop,
             on_epoch=lambda e, _: report(e * k_models, total), **opt,
         )
         stopped = stop is not None and stop.is_set()
-        accs = test_accuracies_vectorized(nets, x_test, y_test)
+        accs = test_accuracies_batched(nets, x_test, y_test)
     else:
         accs, stopped = [], False
         for i, net in enumerate(nets):
@@ -195,7 +182,7 @@ def _evaluate(
                 break
     if not stopped:
         report(total, total)
-    extra: dict[str, Any] = {"vectorized": vectorized, "device": str(dev)}
+    extra: dict[str, Any] = {"batched": batched, "device": str(dev)}
     if dev.type == "cpu":
         extra["threads"] = threads_in_use()
     if net_options:
@@ -224,9 +211,9 @@ def _dc(strategy: str, generator: torch.Generator) -> Augment:
 
 def infer_norm(net: nn.Module) -> str:
     """The protocol name of the normalisation layer a built net uses (for describing results)."""
+    if has_batchnorm(net):
+        return "batchnorm"
     for m in net.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            return "batchnorm"
         if isinstance(m, nn.GroupNorm):
             return "instancenorm" if m.num_groups == m.num_channels else "groupnorm"
         if isinstance(m, nn.LayerNorm):
@@ -242,14 +229,14 @@ def evaluate_cross_arch(
     device: str | torch.device = "auto",
     progress: Progress | None = None,
     *,
-    vectorize: bool | str = "auto",
+    batched: bool | None = None,
     net_options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, EvalResult]:
     """`evaluate_synthetic` with each net in `nets`.
 
     protocol.norm applies to protocol.net only; other names keep their own default norm (e.g.
     convnet_bn stays BatchNorm), and each result's protocol states the norm actually used.
-    vectorize: as in `evaluate_synthetic`; net_options: per-net options, {net name: {option: value}}.
+    batched: as in `evaluate_synthetic`; net_options: per-net options, {net name: {option: value}}.
     """
     results: dict[str, EvalResult] = {}
     total = len(nets) * protocol.models * protocol.epochs
@@ -259,6 +246,6 @@ def evaluate_cross_arch(
         proto = replace(protocol, net=name)
         offset = j * protocol.models * protocol.epochs
         sub = None if progress is None else (lambda d, _t, o=offset: progress(o + d, total))
-        results[name] = _evaluate(synthetic, data, proto, device, sub, vectorize, None, pass_norm=same,
+        results[name] = _evaluate(synthetic, data, proto, device, sub, batched, None, pass_norm=same,
                                   net_options=opts)
     return results

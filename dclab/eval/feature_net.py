@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from torch import Tensor, nn
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
+from dclab.files import safe_name, save_torch
 from dclab.nets import get_net
-from dclab.runs.atomic import save_torch
 from dclab.seeding import make_generator
 
 CACHE_ENV = "DCLAB_CACHE"
@@ -120,8 +119,7 @@ def real_training(
     epochs = epochs or default_epochs(int(data.x_train.shape[0]))
     n = int(data.x_train.shape[0])
     key = (data.name, net, epochs, seed, n)
-    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", data.name)
-    path = Path(cache_dir or default_cache_dir()) / f"{safe_name}_{net}_e{epochs}_s{seed}_n{n}.pt"
+    path = Path(cache_dir or default_cache_dir()) / f"{safe_name(data.name)}_{net}_e{epochs}_s{seed}_n{n}.pt"
     record = _MEMORY.get(key)
     if record is None and path.is_file():
         try:

@@ -8,9 +8,9 @@ all evaluated here under ONE protocol by `multisize_curves`:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -18,9 +18,8 @@ import torch
 from dclab.data.bundle import DatasetBundle
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.result import EvalResult
+from dclab.progress import Progress
 from dclab.synthetic import SyntheticSet
-
-Progress = Callable[[int, int], None]
 
 MULTISIZE = "MDC"
 BASELINE_A = "A: separate runs"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dclab.config import BaseConfig, setting
+from dclab.nets.layers import NORMS
 
 AUGMENTS = ("none", "dsa", "crop_scale_rotate", "crop_noise")
 LR_SOURCES = ("fixed", "learned")
@@ -25,7 +26,7 @@ class EvalProtocol(BaseConfig):
     net: str = setting("convnet", "network trained on the synthetic set")
     norm: str = setting(
         "instancenorm", "normalisation layer",
-        choices=("none", "batchnorm", "layernorm", "instancenorm", "groupnorm"),
+        choices=NORMS,
     )
     models: int = setting(5, "number K of networks trained (mean ± std over them)", min=1)
     epochs: int = setting(300, "training epochs per network", min=1)
@@ -36,7 +37,8 @@ class EvalProtocol(BaseConfig):
     augment: str = setting(
         "none", "augmentation while training: DSA, or DC's crop_scale_rotate (MNIST) / crop_noise (ConvNetBN)",
         choices=AUGMENTS)
-    dsa_strategy: str = setting("color_crop_cutout_flip_scale_rotate", "DSA ops used when augment=dsa")
+    dsa_strategy: str = setting(
+        "auto", "DSA ops used when augment=dsa ('auto' = the published strategy for the data set)")
     seed: int = setting(0, "seed of network initialisation and batch order")
     lr_source: str = setting(
         "fixed", "fixed = train with `lr`; learned = with the step size the method learned "

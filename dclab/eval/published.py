@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from dclab.eval.protocol import PUBLISHED, EvalProtocol
+from dclab.presets import resolve_budget
 
-BUDGETS = ("auto", "paper", "cpu")
 CPU_MODELS = 3  # networks K on a CPU (papers: 20 per set, here a mean over 3)
 CPU_EPOCHS = 300  # epochs per network on a CPU (papers: 300 or 1000)
 BN_AUG = ("crop_noise", 1000, "authors' get_daparam: ConvNetBN evaluated with crop_noise, 1000 epochs")
@@ -23,7 +23,7 @@ BN_AUG = ("crop_noise", 1000, "authors' get_daparam: ConvNetBN evaluated with cr
 def published_fields(method: str, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
     """(EvalProtocol overrides, source) of `method` (a registered method or coreset) on (dataset, ipc)."""
     from dclab.coresets.registry import CORESETS, coreset_published_protocol
-    from dclab.methods.base import METHODS, CondensationMethod
+    from dclab.methods._base import METHODS, CondensationMethod
 
     if method in METHODS.names():
         return METHODS.get(method).published_protocol(dataset, ipc)
@@ -31,17 +31,6 @@ def published_fields(method: str, dataset: str, ipc: int) -> tuple[dict[str, Any
         return coreset_published_protocol(method, dataset, ipc)
     fields, source = CondensationMethod.published_protocol(dataset, ipc)
     return fields, f"{source} (no published protocol for {method!r}: the plain one)"
-
-
-def resolve_budget(budget: str, device: str | torch.device = "auto") -> str:
-    """'auto' -> 'cpu' on a CPU, 'paper' on an accelerator."""
-    if budget not in BUDGETS:
-        raise ValueError(f"unknown budget {budget!r}; choose one of: {', '.join(BUDGETS)}")
-    if budget != "auto":
-        return budget
-    from dclab.device import resolve_device
-
-    return "cpu" if resolve_device(device).type == "cpu" else "paper"
 
 
 def resolve_protocol(

@@ -50,12 +50,7 @@ class EvalResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EvalResult:
-        return cls(
-            accs=tuple(d["accs"]),
-            protocol=EvalProtocol(**d["protocol"]),
-            dataset=d["dataset"],
-            method=d["method"],
-            ipc=int(d["ipc"]),
-            seconds=float(d["seconds"]),
-            extra=dict(d.get("extra", {})),
-        )
+        """The inverse of `to_dict` (the payoff's cached whole-set bar is stored this way)."""
+        return cls(accs=tuple(float(a) for a in d["accs"]), protocol=EvalProtocol(**d["protocol"]),
+                   dataset=str(d["dataset"]), method=str(d["method"]), ipc=int(d["ipc"]),
+                   seconds=float(d["seconds"]), extra=dict(d.get("extra", {})))

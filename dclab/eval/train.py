@@ -1,6 +1,6 @@
 """Sequential reference path: train one classifier with the evaluation-protocol optimiser, test it.
 
-The vectorised path (`dclab/eval/vectorized.py`) must compute exactly what this file computes; the
+The batched path (`dclab/eval/batched.py`) must compute exactly what this file computes; the
 tests compare the two.
 """
 from __future__ import annotations

@@ -23,6 +23,7 @@ from dclab.jobs.spec import PreparedRun, RunSpec
 from dclab.methods import CondensationMethod, StepMetrics
 from dclab.runs import RunDir
 from dclab.runs.lock import RunLock
+from dclab.runs.reader import eval_entry, split_metrics
 
 IMAGE_COPIES_PER_S = 4.0
 RATE_WINDOW = 20  # steps in the iterations/s estimate
@@ -68,10 +69,6 @@ class _RateMeter:
     def rate(self) -> float | None:
         total = sum(self._intervals)
         return len(self._intervals) / total if self._intervals and total > 0 else None
-
-
-def _eval_entry(iteration: int, mean: float, std: float, protocol_text: str) -> dict[str, Any]:
-    return {"iteration": iteration, "mean": mean, "std": std, "protocol_text": protocol_text}
 
 
 class Job:
@@ -200,10 +197,8 @@ class Job:
 
     # ---- RunListener (called in the worker thread) -----------------------------------
     def on_start(self, method: CondensationMethod, history: list[dict[str, Any]]) -> None:
-        losses = [(int(r["iteration"]), float(r["loss"])) for r in history if "kind" not in r]
-        evals = [_eval_entry(int(r["iteration"]), r["mean"], r["std"], r["protocol_text"])
-                 for r in history if r.get("kind") == "eval"]
-        self._set(iteration=method.iteration, losses=losses, evals=evals,
+        metrics = split_metrics(history)
+        self._set(iteration=method.iteration, losses=metrics.losses, evals=metrics.evals,
                   images=method.images.detach().cpu().clone())
         self._last_copy = time.monotonic()
 
@@ -231,7 +226,7 @@ class Job:
             self._updated = time.time()
 
     def on_eval(self, iteration: int, result: EvalResult) -> None:
-        entry = _eval_entry(iteration, result.mean, result.std, result.protocol_text)
+        entry = eval_entry(iteration, result.mean, result.std, result.protocol_text)
         with self._lock:
             self._evals.append(entry)
             self._updated = time.time()

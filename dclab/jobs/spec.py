@@ -14,19 +14,18 @@ from typing import Any
 
 import torch
 
+from dclab.augment.dsa import resolve_dsa_strategy
 from dclab.config import ConfigError
 from dclab.data import DatasetBundle, load_dataset
 from dclab.device import resolve_device
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.published import resolve_settings
 from dclab.methods import CondensationMethod, MethodConfig, get_method
-from dclab.methods.base import default_preset
-from dclab.methods.dsa import resolve_dsa_strategy
 from dclab.nets import NETS
+from dclab.presets import DEFAULT_EVAL_PRESET, default_preset
 
 SNAPSHOTS_PER_RUN = 50  # auto snapshot_every ≈ iterations / 50
 CHECKPOINTS_PER_RUN = 20  # auto checkpoint_every ≈ iterations / 20
-DEFAULT_EVAL_PRESET = "quick"
 MAX_LABEL_BYTES = 100  # a folder name is at most 255 bytes; the rest is time, method, data set, IPC
 
 
@@ -172,10 +171,7 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
     except RuntimeError:  # torch.device("banana")
         raise ConfigError(f"unknown device {spec.device!r}; use auto, cpu, cuda, cuda:N or mps") from None
     data = load_dataset(spec.dataset, root=spec.data_root)  # UnknownNameError / DatasetUnavailableError
-    if spec.ipc > data.min_class_count():
-        raise ConfigError(
-            f"IPC {spec.ipc} is larger than the smallest class of {data.name} ({data.min_class_count()} images)"
-        )
+    data.check_ipc(spec.ipc)
     config_class = method_class.config_class
     if stored is not None:
         preset, config = stored.get("preset"), config_class.build(None, stored["config"])

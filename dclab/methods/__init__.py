@@ -3,7 +3,7 @@
 Every module in this package is imported here, so its `@METHODS.register` classes exist.
 """
 from dclab.autoload import import_submodules
-from dclab.methods.base import (
+from dclab.methods._base import (
     METHODS,
     CondensationMethod,
     MethodConfig,

@@ -17,7 +17,7 @@ the images were learned (the T steps with the learned lrs) and tests them.
 from __future__ import annotations
 
 import math
-import time
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -29,10 +29,8 @@ from torch import Tensor, nn
 from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
-from dclab.eval.protocol import EvalProtocol
-from dclab.eval.result import EvalResult
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.functional import FlatNet, convnet_options, detached_params, forward_with
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._functional import FlatNet, detached_params, forward_with
 from dclab.nets import get_net
 from dclab.seeding import derive_seed, make_generator, seeded
 from dclab.synthetic import SyntheticSet
@@ -47,7 +45,7 @@ class DDConfig(MethodConfig):
     iterations: int = setting(5000, "outer iterations (image/lr updates)", min=1)
     net: str = setting("convnet", "network unrolled: 'auto' = the paper's (LeNet for 1-channel sets, AlexNet else)")
     norm: str = setting(
-        "instancenorm", "normalisation layer of the network (ConvNet only)",
+        "instancenorm", "normalisation layer of the network (where it has one)",
         choices=("none", "layernorm", "instancenorm", "groupnorm"),
     )
     width: int = setting(32, "ConvNet width (channels)", min=1)
@@ -64,7 +62,7 @@ class DDConfig(MethodConfig):
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         # 60000 / 1024 = 59 real batches per epoch: 400 epochs = 23400 iterations, decay every 40 epochs
-        "paper": {"iterations": 23400, "net": "auto", "init": "noise", "xavier_init": True,
+        "paper": {"iterations": 23400, "net": "auto", "norm": "none", "width": 128, "init": "noise", "xavier_init": True,
                   "batch_real": 100, "syn_epochs": 3, "lr_init": 0.02, "lr_img": 0.01,
                   "lr_decay_every": 2340, "lr_decay": 0.5},
         "cpu": {"iterations": 200, "width": 16, "depth": 2, "batch_real": 32, "syn_epochs": 2,
@@ -82,10 +80,6 @@ class DDConfig(MethodConfig):
                      "of 3 passes over the unrolled steps, 32 real images per class, real instead of noise init",
     }
 
-    def net_options(self) -> dict[str, Any]:
-        if not self.net.startswith("convnet"):
-            return {}
-        return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
 
 
 def paper_net(net: str, channels: int) -> str:
@@ -255,18 +249,33 @@ def _unflatten_like(module: nn.Module, flat: Tensor) -> dict[str, Tensor]:
     return {k: v.clone() for k, v in FlatNet.wrap(module).unflatten(flat).items()}
 
 
+@dataclass(frozen=True)
+class ReplayResult:
+    """Test accuracies (0..1) of nets trained by replaying DD's learned steps, and what was replayed."""
+
+    accs: tuple[float, ...]
+    replay: str  # e.g. "20 learned DD steps (lrs 0.01..0.03)"
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.accs)
+
+    @property
+    def std(self) -> float:
+        return statistics.pstdev(self.accs) if len(self.accs) > 1 else 0.0
+
+
 def replay_accuracy(
     method_or_set: DD | SyntheticSet,
     data: DatasetBundle,
     models: int = 5,
     seed: int = 0,
     device: str | torch.device = "auto",
-) -> EvalResult:
+) -> ReplayResult:
     """Train `models` fresh nets by replaying DD's T learned steps on the synthetic set; test them.
 
     Uses the set's learned lrs (extras["lrs"]) and, with fixed_init, its stored θ_0.
     """
-    start = time.perf_counter()
     syn = method_or_set.synthetic_set() if isinstance(method_or_set, DD) else method_or_set
     if "lrs" not in syn.extras:
         raise ValueError("this synthetic set has no learned learning rates (not made by DD)")
@@ -294,9 +303,5 @@ def replay_accuracy(
                 pred = forward_with(net, theta, x_test[i:i + 1000]).argmax(1)
                 correct += int((pred == y_test[i:i + 1000]).sum())
         accs.append(correct / x_test.shape[0])
-    protocol = EvalProtocol(net=cfg.net, norm=cfg.norm, models=models, epochs=cfg.syn_epochs, lr=float(lrs.mean()),
-                            momentum=0.0, weight_decay=0.0, batch_size=images.shape[0] // int(syn.extras["syn_steps"]),
-                            seed=seed)
-    return EvalResult(accs=tuple(accs), protocol=protocol, dataset=syn.dataset, method=syn.method, ipc=syn.ipc,
-                      seconds=time.perf_counter() - start,
-                      extra={"replay": f"{lrs.shape[0]} learned DD steps (lrs {float(lrs.min()):.3g}..{float(lrs.max()):.3g})"})
+    return ReplayResult(accs=tuple(accs),
+                        replay=f"{lrs.shape[0]} learned DD steps (lrs {float(lrs.min()):.3g}..{float(lrs.max()):.3g})")

@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from dclab.augment.dsa import draw_siamese, resolve_dsa_strategy
 from dclab.config import setting
-from dclab.device import conv_layout
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
-from dclab.methods.matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._matching import SubsetProbe, freeze_prefix_, mean_embedding_distance
 from dclab.nets.layers import has_batchnorm
 
 
@@ -28,18 +27,17 @@ class DMConfig(MethodConfig):
     lr_img: float | None = setting(
         None, "learning rate of the synthetic images (SGD); None = as the authors: 1, or 10 for IPC >= 100")
     batch_real: int = setting(256, "real images per class per iteration", min=1)
-    net_width: int = setting(128, "channels of the ConvNet used for matching", min=1)
+    width: int = setting(128, "channels of the ConvNet used for matching", min=1)
     dsa: bool = setting(True, "apply the same differentiable siamese augmentation to real and synthetic batches")
     dsa_strategy: str = setting("auto", "DSA ops ('auto' = the published strategy for the data set)")
-    fast: bool | None = setting(
+    batched: bool | None = setting(
         None, "True = all classes batched in chunked forwards, False = a per-class loop (the reference "
-        "path), None = by device (batched on GPU; loop on CPU, where it measured 1.05-1.6x faster "
-        "per iteration)", choices=(None, True, False))
+        "path), None = by device (batched on a GPU, the loop on CPU)", choices=(None, True, False))
 
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
-        "paper": {"iterations": 20000, "batch_real": 256, "lr_img": None, "net_width": 128, "init": "real"},
-        "cpu": {"iterations": 300, "batch_real": 64, "lr_img": None, "net_width": 32},
-        "classroom": {"iterations": 600, "batch_real": 64, "lr_img": None, "net_width": 32, "init": "real"},
+        "paper": {"iterations": 20000, "batch_real": 256, "lr_img": None, "width": 128, "init": "real"},
+        "cpu": {"iterations": 300, "batch_real": 64, "lr_img": None, "width": 32},
+        "classroom": {"iterations": 600, "batch_real": 64, "lr_img": None, "width": 32, "init": "real"},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "authors' README command `python main_DM.py --dataset CIFAR10 --model ConvNet --ipc 10 "
@@ -51,16 +49,13 @@ class DMConfig(MethodConfig):
                      "64 instead of 256 real images per class, ConvNet width 32 instead of 128",
     }
 
-    def net_options(self) -> dict[str, Any]:
-        return {**super().net_options(), "width": self.net_width}
 
 
 LARGE_IPC = 100  # from here on the authors use lr_img 10
 
 
 # Real images per forward: bounds memory (CIFAR-100 x 256 real images at width 128 would be 13 GB
-# of activations at once). On CPU smaller is faster still (cache): ConvNet-128 on 28x28, one thread,
-# 2560 images at once 7.8 s, chunks of 512 5.8 s; hence the per-class loop by default there.
+# of activations at once); timings of chunk sizes are in benchmarks/condense_speed.py.
 REAL_CHUNK = 512
 
 
@@ -140,7 +135,7 @@ class DM(CondensationMethod):
         """One iteration (MDC's hook): `subset` = n adds the loss of the prefix S[:n], the first
         `frozen` images per class get no gradient, `probe(net, real, syn)` sees the augmented batch."""
         k, n = self.data.num_classes, self.ipc
-        net = self.new_net().to(memory_format=conv_layout(self.device))
+        net = self.new_net(device_layout=True)
         net.train()
         net.requires_grad_(False)  # the embedding net is never trained
         real = self.data.sample_per_class(self.real_batch, self.generator)  # (k, B, C, H, W)
@@ -150,7 +145,7 @@ class DM(CondensationMethod):
         if probe is not None:
             probe(net, real, syn)
         # BN: the statistics are those of the batch of all classes (real) / all classes (synthetic)
-        batched = self.use_fast_path(self.config.fast) or has_batchnorm(net)
+        batched = self.resolve_batched(self.config.batched) or has_batchnorm(net)
         loss_fn = dm_class_losses if batched else dm_class_losses_reference
         class_losses = loss_fn(net, real, syn, subset)
         loss = class_losses.sum()

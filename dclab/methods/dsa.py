@@ -3,7 +3,6 @@
 Same loop as DC; before matching, the real batch and the synthetic images of each class go
 through the SAME random differentiable transform (mode "S": one op family per call, one draw per
 class), and inner-loop training batches are augmented with independent draws per image.
-Also home of the DSA glue that DM and MDC share (`resolve_dsa_strategy`, `draw_siamese`).
 """
 from __future__ import annotations
 
@@ -11,33 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor
 
-from dclab.augment.dsa import dsa_augment, dsa_strategy_for, parse_strategy, sample_dsa
-from dclab.config import ConfigError, setting
-from dclab.methods.base import METHODS
+from dclab.augment.dsa import draw_siamese, dsa_augment, resolve_dsa_strategy
+from dclab.config import setting
+from dclab.methods._base import METHODS
 from dclab.methods.dc import DC, DCConfig
-
-
-def resolve_dsa_strategy(strategy: str, dataset_name: str) -> str:
-    """'auto' -> the published strategy for the data set; otherwise checked, one-line ConfigError."""
-    if strategy == "auto":
-        return dsa_strategy_for(dataset_name)
-    try:
-        parse_strategy(strategy)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    return strategy
-
-
-def draw_siamese(strategy: str, real: Tensor, syn: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """One DSA draw with a parameter set per class, applied to both batches.
-
-    real: (classes, B, C, H, W), syn: (classes, N, C, H, W); differentiable w.r.t. syn.
-    """
-    draw = sample_dsa(strategy, num_groups=real.shape[0], generator=generator, device=real.device)
-    return draw.apply(real), draw.apply(syn)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dclab.methods.base import METHODS
+from dclab.methods import METHODS
 
 
 @dataclass(frozen=True)

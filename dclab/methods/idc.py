@@ -24,12 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dclab.augment.dsa import dsa_augment
+from dclab.augment.dsa import draw_siamese, dsa_augment, resolve_dsa_strategy
 from dclab.config import setting
 from dclab.formation import decode_formation, mosaic
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.dsa import draw_siamese, resolve_dsa_strategy
-from dclab.methods.matching import SubsetProbe, freeze_prefix_
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._matching import SubsetProbe, freeze_prefix_
 from dclab.seeding import make_generator
 from dclab.synthetic import SyntheticSet
 
@@ -51,7 +50,7 @@ class IDCConfig(MethodConfig):
                           choices=("mse", "l1"))
     lr_img: float = setting(5e-3, "learning rate of the stored images (SGD); reference: 5e-3 mse, 1e-4 l1", min=0.0)
     batch_real: int = setting(64, "real images of a class per image update", min=1)
-    net_width: int = setting(128, "channels of the ConvNet", min=1)
+    width: int = setting(128, "channels of the ConvNet", min=1)
     lr_net: float = setting(0.01, "SGD lr of the network trained on real data (momentum 0.9, wd 5e-4)", min=0.0)
     n_data: int = setting(500, "real images the network trains on after each round (reference: 500; CIFAR 2000)", min=0)
     batch_net: int = setting(64, "batch size of the network's real-data training", min=1)
@@ -62,15 +61,15 @@ class IDCConfig(MethodConfig):
     PRESETS: ClassVar[Mapping[str, Mapping[str, Any]]] = {
         # snu-mllab/Efficient-Dataset-Condensation README + misc/reproduce.py (CIFAR-10, --reproduce -f 2)
         "paper": {"iterations": 2000, "factor": 2, "inner_loop": 100, "metric": "mse", "lr_img": 5e-3,
-                  "batch_real": 64, "net_width": 128, "n_data": 2000, "norm": "instancenorm", "mix_init": True},
+                  "batch_real": 64, "width": 128, "n_data": 2000, "norm": "instancenorm", "mix_init": True},
         # same, MNIST (reproduce.py: metric l1, lr_img 1e-4, n_data 500)
         "paper_mnist": {"iterations": 2000, "factor": 2, "inner_loop": 100, "metric": "l1", "lr_img": 1e-4,
-                        "batch_real": 64, "net_width": 128, "n_data": 500, "norm": "instancenorm", "mix_init": True},
+                        "batch_real": 64, "width": 128, "n_data": 500, "norm": "instancenorm", "mix_init": True},
         # dclab's CPU-sized run (not a published setting)
         "cpu": {"iterations": 20, "factor": 2, "inner_loop": 10, "metric": "mse", "lr_img": 5e-3,
-                "batch_real": 32, "net_width": 32, "n_data": 256, "norm": "instancenorm", "mix_init": True},
+                "batch_real": 32, "width": 32, "n_data": 256, "norm": "instancenorm", "mix_init": True},
         "classroom": {"iterations": 15, "factor": 2, "inner_loop": 5, "metric": "mse", "lr_img": 5e-3,
-                      "batch_real": 32, "net_width": 32, "n_data": 128, "norm": "instancenorm", "mix_init": True},
+                      "batch_real": 32, "width": 32, "n_data": 128, "norm": "instancenorm", "mix_init": True},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "IDC authors' README and misc/reproduce.py (CIFAR-10, --reproduce -f 2)",
@@ -81,8 +80,6 @@ class IDCConfig(MethodConfig):
                      "128 instead of 2000 real images per round, ConvNet width 32 instead of 128",
     }
 
-    def net_options(self) -> dict[str, Any]:
-        return {**super().net_options(), "width": self.net_width}
 
 
 def conv_grad_distance(g_real: list[Tensor], g_syn: list[Tensor], metric: str) -> Tensor:

@@ -5,7 +5,7 @@ The synthetic set (x_s, y_s) is a KRR support set. For a real batch (x_t, y_t):
     ŷ_t = K(x_t, x_s) (K(x_s, x_s) + λ̃ I)^-1 y_s,    λ̃ = λ · tr(K(x_s, x_s)) / n
     L   = ½ ‖ŷ_t − y_t‖² / |t|                       (MSE to centred one-hot labels)
 
-with K the closed-form NTK or NNGP of an FC ReLU network (dclab.methods.kernels). Images (and,
+with K the closed-form NTK or NNGP of an FC ReLU network (dclab.methods._kernels). Images (and,
 with `learn_labels`, the support labels) are updated with Adam. Labels are centred one-hot
 (1 − 1/C on the class, −1/C elsewhere), as KIP uses; `SyntheticSet.soft_labels` holds the
 learned labels shifted back by +1/C (rows then sum to ≈ 1).
@@ -23,8 +23,8 @@ from torch import Tensor
 from dclab.config import setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
-from dclab.methods.kernels import KERNELS, fc_relu_kernel, krr_predict, krr_solve
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._kernels import KERNELS, fc_relu_kernel, krr_predict, krr_solve
 from dclab.synthetic import SyntheticSet
 
 

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from dclab.config import setting
 from dclab.data.bundle import DatasetBundle
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods.dsa import DSAConfig
 from dclab.synthetic import SyntheticSet
 
@@ -112,18 +112,18 @@ class MDCConfig(DSAConfig):
         # He et al. 2024 on IDC: he-y/Multisize-Dataset-Condensation README
         # (condense_reg.py --reproduce -d cifar10 -f 2 --ipc 10 --adaptive_reg True; adaptive_period 100)
         "paper": {"base": "idc", "iterations": 2000, "delta_t": 100, "factor": 2, "inner_loop": 100,
-                  "metric": "mse", "lr_img": 5e-3, "batch_real": 64, "net_width": 128, "n_data": 2000,
+                  "metric": "mse", "lr_img": 5e-3, "batch_real": 64, "width": 128, "n_data": 2000,
                   "init": "real", "mix_init": True},
         # MDC on DM (paper Table 6 base ablation); Δt 1000 DM iterations = 20 selections per 20k-iteration run
         "paper_dm": {"base": "dm", "iterations": 20000, "delta_t": 1000, "batch_real": 256, "lr_img": 1.0,
-                     "net_width": 128, "init": "real"},
+                     "width": 128, "init": "real"},
         # dclab CPU sizes (not published settings)
         "cpu": {"base": "idc", "iterations": 20, "delta_t": 5, "factor": 2, "inner_loop": 10, "metric": "mse",
-                "lr_img": 5e-3, "batch_real": 32, "net_width": 32, "n_data": 256, "init": "real"},
+                "lr_img": 5e-3, "batch_real": 32, "width": 32, "n_data": 256, "init": "real"},
         "cpu_dm": {"base": "dm", "iterations": 300, "delta_t": 15, "batch_real": 64, "lr_img": 1.0,
-                   "net_width": 32, "init": "real"},
+                   "width": 32, "init": "real"},
         "classroom": {"base": "dm", "iterations": 400, "delta_t": 20, "batch_real": 64, "lr_img": 1.0,
-                      "net_width": 32, "init": "real"},
+                      "width": 32, "init": "real"},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "He et al. 2024 on IDC: the authors' README (condense_reg.py --reproduce -d cifar10 -f 2 --ipc 10)",

@@ -1,7 +1,7 @@
 """MTT: Matching Training Trajectories (Cazenavette et al. 2022, "Dataset Distillation by Matching
 Training Trajectories").
 
-Experts trained on real data give parameter trajectories θ*_0..θ*_E (dclab.methods.trajectories).
+Experts trained on real data give parameter trajectories θ*_0..θ*_E (dclab.methods._trajectories).
 Each iteration: pick an expert and a start epoch t < max_start_epoch; the student starts at
 θ̂_0 = θ*_t and takes N SGD steps on synthetic minibatches with a learnable lr α:
 
@@ -27,17 +27,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dclab.augment.dsa import dsa_augment
+from dclab.augment.dsa import dsa_augment, resolve_dsa_strategy
 from dclab.config import ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.data.zca import DEFAULT_EPS as ZCA_EPS, ZCA, whiten_bundle
+from dclab.data.zca import DEFAULT_EPS as ZCA_EPS
+from dclab.data.zca import ZCA, whiten_bundle
 from dclab.device import resolve_device
-from dclab.methods.base import METHODS, CondensationMethod, MethodConfig, default_preset
-from dclab.methods.dsa import resolve_dsa_strategy
-from dclab.methods.functional import FlatNet, convnet_options
-from dclab.methods.trajectories import ExpertBuffer, ExpertSpec, Progress, build_or_load_buffer
+from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
+from dclab.methods._functional import FlatNet
+from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, build_or_load_buffer
+from dclab.presets import default_preset
+from dclab.progress import Progress
 from dclab.synthetic import SyntheticSet
-
 
 # Cazenavette et al. 2022, appendix hyper-parameter table (also the readme's table image of
 # GeorgeCazenavette/mtt-distillation): (data set, IPC) -> N, M, T+, ZCA, lr_img, lr_lr, lr_teacher.
@@ -110,8 +111,6 @@ class MTTConfig(MethodConfig):
                      "150 instead of 5000 iterations",
     }
 
-    def net_options(self) -> dict[str, Any]:
-        return {"norm": self.norm, **convnet_options(self.net, self.width, self.depth)}
 
     def expert_spec(self, dsa_strategy: str) -> ExpertSpec:
         return ExpertSpec(net=self.net, net_options=self.net_options(), num_experts=self.num_experts,

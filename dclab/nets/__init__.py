@@ -3,8 +3,8 @@
 Every module in this package is imported here, so its `@NETS.register` entries exist.
 """
 from dclab.autoload import import_submodules
-from dclab.nets.registry import NETS, get_net, list_nets
+from dclab.nets.registry import NETS, accepted_options, get_net, list_nets, net_option_names
 
-__all__ = ["NETS", "get_net", "list_nets"]
+__all__ = ["NETS", "accepted_options", "get_net", "list_nets", "net_option_names"]
 
 import_submodules(__name__, __path__)

@@ -5,6 +5,8 @@ Small inputs (8x8 digits) skip a max-pool rather than run convs on 1x1 maps.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
@@ -54,12 +56,5 @@ class AlexNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("alexnet")
-def alexnet(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> AlexNet:
-    return AlexNet(channels, num_classes, image_size, **options)
-
-
-@NETS.register("alexnet_bn")
-def alexnet_bn(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> AlexNet:
-    options.setdefault("norm", "batchnorm")
-    return AlexNet(channels, num_classes, image_size, **options)
+NETS.register("alexnet")(AlexNet)
+NETS.register("alexnet_bn")(partial(AlexNet, norm="batchnorm"))

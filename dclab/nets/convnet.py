@@ -3,6 +3,8 @@
 D defaults to the reference 3, fewer for images under 16x16 (see `default_depth`)."""
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
@@ -59,12 +61,5 @@ class ConvNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("convnet")
-def convnet(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ConvNet:
-    return ConvNet(channels, num_classes, image_size, **options)
-
-
-@NETS.register("convnet_bn")
-def convnet_bn(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ConvNet:
-    options.setdefault("norm", "batchnorm")
-    return ConvNet(channels, num_classes, image_size, **options)
+NETS.register("convnet")(ConvNet)
+NETS.register("convnet_bn")(partial(ConvNet, norm="batchnorm"))

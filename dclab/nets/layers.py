@@ -45,6 +45,11 @@ def make_pool(pool: str) -> nn.Module:
     raise ValueError(f"unknown pooling {pool!r}; choose one of: {', '.join(POOLS)}")
 
 
+def batchnorm_layers(net: nn.Module) -> list[nn.Module]:
+    """The layers of `net` that normalise with batch statistics (BatchNorm1d/2d/3d)."""
+    return [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 def has_batchnorm(net: nn.Module) -> bool:
     """Whether any layer normalises with batch statistics (samples then interact)."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    return bool(batchnorm_layers(net))

@@ -41,6 +41,4 @@ class LeNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("lenet")
-def lenet(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> LeNet:
-    return LeNet(channels, num_classes, image_size, **options)
+NETS.register("lenet")(LeNet)

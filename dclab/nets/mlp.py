@@ -24,6 +24,4 @@ class MLP(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("mlp")
-def mlp(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> MLP:
-    return MLP(channels, num_classes, image_size, **options)
+NETS.register("mlp")(MLP)

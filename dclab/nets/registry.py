@@ -1,10 +1,14 @@
-"""Registry of networks. Entry: `factory(channels, num_classes, image_size, **options) -> nn.Module`.
+"""Registry of networks. Entry: a class (or a `functools.partial` of one) called as
+`Net(channels, num_classes, image_size, **options) -> nn.Module`.
 
 Every network has `forward(x) -> logits` and `embed(x) -> (N, D)` features before the classifier.
+The options a network takes are read from its signature (`net_option_names`), never discovered
+by calling it and catching an error, so a bug inside a constructor always surfaces.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
@@ -35,3 +39,19 @@ def get_net(
 
 def list_nets() -> list[str]:
     return NETS.names()
+
+
+_INPUT_ARGS = ("channels", "num_classes", "image_size")
+
+
+def net_option_names(name: str) -> frozenset[str]:
+    """The keyword options network `name` accepts (e.g. ConvNet: width, depth, norm, act, pool)."""
+    params = inspect.signature(NETS.get(name)).parameters
+    return frozenset(p for p in params if p not in _INPUT_ARGS)
+
+
+def accepted_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of `options` that network `name` takes (sizes and norms apply where they exist:
+    a ConvNet gets width/depth/norm, LeNet none of them)."""
+    names = net_option_names(name)
+    return {k: v for k, v in options.items() if k in names}

@@ -6,6 +6,8 @@ average pool of the reference is an adaptive pool to 1x1 here (the same for 28/3
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
@@ -74,12 +76,5 @@ class ResNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("resnet18")
-def resnet18(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ResNet:
-    return ResNet(channels, num_classes, image_size, **options)
-
-
-@NETS.register("resnet18_bn")
-def resnet18_bn(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> ResNet:
-    options.setdefault("norm", "batchnorm")
-    return ResNet(channels, num_classes, image_size, **options)
+NETS.register("resnet18")(ResNet)
+NETS.register("resnet18_bn")(partial(ResNet, norm="batchnorm"))

@@ -6,6 +6,8 @@ first conv by 3 (-> 32x32). Small inputs (8x8 digits) skip a max-pool rather tha
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import Tensor, nn
 
@@ -54,12 +56,5 @@ class VGG(nn.Module):
         return self.classifier(self.embed(x))
 
 
-@NETS.register("vgg11")
-def vgg11(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> VGG:
-    return VGG(channels, num_classes, image_size, **options)
-
-
-@NETS.register("vgg11_bn")
-def vgg11_bn(channels: int, num_classes: int, image_size: tuple[int, int], **options) -> VGG:
-    options.setdefault("norm", "batchnorm")
-    return VGG(channels, num_classes, image_size, **options)
+NETS.register("vgg11")(VGG)
+NETS.register("vgg11_bn")(partial(VGG, norm="batchnorm"))

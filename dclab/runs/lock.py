@@ -21,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from dclab.runs.atomic import write_json
+from dclab.files import write_json
 
 LOCK_NAME = ".lock"
 HEARTBEAT_S = 5.0

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from dclab.runs.atomic import save_torch, write_json
+from dclab.files import safe_name, save_torch, write_json
 from dclab.runs.lock import STATUS_WRITE_LOCK, RunLock, effective_status, held_here, owner_fields
 from dclab.runs.serialize import synthetic_from_dict, synthetic_to_dict
 from dclab.synthetic import SyntheticSet
@@ -87,7 +87,7 @@ class RunDir:
         """A new, uniquely named run folder under root (e.g. 20261121-163000_dm_digits_ipc10)."""
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
-        base = f"{time.strftime('%Y%m%d-%H%M%S')}_{re.sub(r'[^A-Za-z0-9_.-]+', '-', name_hint)}"
+        base = f"{time.strftime('%Y%m%d-%H%M%S')}_{safe_name(name_hint)}"
         for i in range(1000):
             path = root / (base if i == 0 else f"{base}-{i}")
             try:
@@ -124,18 +124,6 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         """config.json as a dict; CorruptRunError when it is cut short or not a JSON object."""
         return read_json_object(self.path / "config.json", "config.json")
-
-    def read_run_config(self) -> dict[str, Any]:
-        """config.json checked for what reading the run's images needs (data set, IPC)."""
-        cfg = self.read_config()
-        ds = cfg.get("dataset")
-        if (not isinstance(ds, dict) or not isinstance(ds.get("name"), str)
-                or not isinstance(ds.get("class_names"), list) or not ds["class_names"]
-                or not isinstance(ds.get("mean"), list) or not isinstance(ds.get("std"), list)
-                or not isinstance(cfg.get("ipc"), int) or isinstance(cfg.get("ipc"), bool)):
-            raise CorruptRunError(f"{self.path / 'config.json'}: not a dclab run config "
-                                  f"(needs dataset name/class_names/mean/std and ipc)")
-        return cfg
 
     def write_status(self, status: str, message: str = "", **fields: Any) -> None:
         with STATUS_WRITE_LOCK:
@@ -254,6 +242,6 @@ class RunDir:
 
 
 def write_json_lines(path: Path, records: list[dict[str, Any]]) -> None:
-    from dclab.runs.atomic import atomic_write
+    from dclab.files import atomic_write
 
     atomic_write(path, lambda p: p.write_text("".join(json.dumps(r, default=float) + "\n" for r in records)))

@@ -25,10 +25,6 @@ class CoverageResult:
     num_synthetic: int
     bandwidth2: float  # σ² used for the kernel
 
-    def to_dict(self) -> dict[str, float | int]:
-        return {"coverage": self.coverage, "mmd2": self.mmd2, "k": self.k, "num_real": self.num_real,
-                "num_synthetic": self.num_synthetic, "bandwidth2": self.bandwidth2}
-
 
 def knn_radii(real: Tensor, k: int) -> Tensor:
     """Distance from each real point to its k-th nearest other real point. real (N, D) -> (N,)."""

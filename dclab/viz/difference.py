@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from dclab.viz.grid import denormalize
+from dclab.data.bundle import denormalize
 
 
 def difference_rgb(initial: Tensor, now: Tensor, mean: Sequence[float], std: Sequence[float],

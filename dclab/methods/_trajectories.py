@@ -25,11 +25,12 @@ from torch import Tensor
 from dclab.augment.dsa import dsa_augment
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
+from dclab.files import save_torch
 from dclab.nets import get_net
+from dclab.progress import Progress
 from dclab.seeding import derive_seed, make_generator
 
 EXPERTS_DIR_ENV = "DCLAB_EXPERTS"
-Progress = Callable[[int, int], None]
 
 
 def default_experts_dir() -> Path:
@@ -135,8 +136,5 @@ def build_or_load_buffer(
     trajectories = torch.stack(
         [train_expert(data, spec, derive_seed(seeds), dev, tick) for _ in range(spec.num_experts)]
     )  # (E, epochs + 1, P)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"spec": json.dumps(asdict(spec)), "trajectories": trajectories}, tmp)
-    os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    save_torch(path, {"spec": json.dumps(asdict(spec)), "trajectories": trajectories})  # atomic
     return ExpertBuffer(spec, trajectories, path)

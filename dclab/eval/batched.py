@@ -1,10 +1,10 @@
-"""Vectorised path: train K networks at once with `torch.func` (one forward/backward for all K).
+"""Batched path: train K networks at once with `torch.func` (one forward/backward for all K).
 
 Parameters of the K nets are stacked (`stack_module_state`); `vmap(grad(functional_call))` gives
 every net's gradient on its own mini-batch; the SGD update is written on the stacked tensors and
 matches `torch.optim.SGD` (dampening 0, no Nesterov) step for step, including the momentum reset
 at the lr drop. Nets vmap cannot run (BatchNorm running statistics, dropout, ...) are detected by
-`can_vectorize` and the caller falls back to the sequential path in `dclab/eval/train.py`.
+`can_batch` and the caller falls back to the loop in `dclab/eval/train.py`.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from dclab.eval.train import Augment, batch_order, classification_loss, lr_at_ep
 from dclab.nets.layers import has_batchnorm
 
 
-def can_vectorize(net: nn.Module, sample: Tensor) -> bool:
+def can_batch(net: nn.Module, sample: Tensor) -> bool:
     """True when `net` has no running-statistics buffers and one vmapped grad step works on `sample`.
 
     sample: (B, C, H, W) a few inputs on the net's device.
@@ -51,7 +51,7 @@ def _sgd_step(
         p.sub_(lr * bufs[name])
 
 
-def train_classifiers_vectorized(
+def train_classifiers_batched(
     nets: list[nn.Module],
     x: Tensor,
     y: Tensor,
@@ -122,7 +122,7 @@ def _unstack_into(nets: list[nn.Module], params: dict[str, Tensor]) -> None:
 
 
 @torch.no_grad()
-def test_accuracies_vectorized(nets: list[nn.Module], x: Tensor, y: Tensor, batch_size: int = 1000) -> list[float]:
+def test_accuracies_batched(nets: list[nn.Module], x: Tensor, y: Tensor, batch_size: int = 1000) -> list[float]:
     """Accuracy of each of K same-architecture nets on (x, y): one vmapped forward per test batch."""
     for net in nets:
         net.eval()

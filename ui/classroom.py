@@ -1,11 +1,10 @@
-"""View helpers (not a page) for the classroom views: initial vs now, runs from one start side by side,
+"""Streamlit pieces of the classroom views (not a page): initial vs now, runs from one start side by side,
 loss curves on one chart, per-class losses, the method's algorithm box, the payoff chart, the coverage
 animation and the HTML export. Widgets and layout only; the numbers come from `dclab`.
 """
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +14,13 @@ import streamlit as st
 import torch
 
 from dclab.coresets import list_coresets
+from dclab.analysis.cost import iteration_costs
 from dclab.data import load_dataset
+from dclab.device import resolve_device
 from dclab.eval.published import resolve_settings
 from dclab.runs import RunDir
-from dclab.runs.export import synthetic_from_run
-from dclab.runs.export import grid_image
+from dclab.runs.reader import split_metrics, synthetic_from_run
+from dclab.runs.record import DatasetInfo, RunRecord, read_record
 from dclab.viz.analysis_figures import (
     class_losses_figure,
     coverage_lines_figure,
@@ -28,32 +29,19 @@ from dclab.viz.analysis_figures import (
     timeline_figure,
 )
 from dclab.viz.difference import difference_rgb
-from dclab.viz.grid import denormalize, snapshot_grid
-from pages.common import (
-    eval_board,
-    open_run,
-    protocol_settings,
-    session_task_key,
-    show_grid,
-    task_panel,
-    user_errors,
-)
+from dclab.viz.grid import denormalize, grid_image, snapshot_grid
+from ui.state import eval_board, open_run, runs_root, session_task_key, user_errors
+from ui.widgets import protocol_settings, show_grid, task_panel
 
-COST_WINDOW = 50  # steps of a run's metrics behind "cost per iteration"
 INITIAL_CACHE = 16  # run folders whose initial images are kept in memory
 _INITIAL: dict[str, torch.Tensor] = {}  # helper cache of initial_images
 DIFF_HELP = "white = unchanged, red = brighter than at the start, blue = darker"
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-def step_losses(records: Sequence[dict[str, Any]]) -> list[tuple[int, float]]:
-    """(iteration, loss) of a run's step records (evaluation records skipped)."""
-    return [(int(r["iteration"]), float(r["loss"])) for r in records if r.get("kind") != "eval" and "loss" in r]
-
-
-def change_per_class(initial: torch.Tensor, now: torch.Tensor, ds: dict[str, Any], ipc: int) -> list[float]:
+def change_per_class(initial: torch.Tensor, now: torch.Tensor, ds: DatasetInfo, ipc: int) -> list[float]:
     """Mean |pixel change| of each class's images (class-major sets): how far each class moved."""
-    change = denormalize(now, ds["mean"], ds["std"]) - denormalize(initial, ds["mean"], ds["std"])
+    change = denormalize(now, ds.mean, ds.std) - denormalize(initial, ds.mean, ds.std)
     return change.abs().reshape(change.shape[0] // ipc, -1).mean(dim=1).tolist()
 
 
@@ -64,27 +52,27 @@ class RunView:
 
     run_id: str
     run: RunDir
-    cfg: dict[str, Any]
+    record: RunRecord
     images: torch.Tensor | None
     iteration: int
     where: str  # "running, iteration 12/100"
     losses: tuple[tuple[int, float], ...]
 
     @property
-    def dataset(self) -> dict[str, Any]:
-        return self.cfg["dataset"]
+    def dataset(self) -> DatasetInfo:
+        return self.record.dataset
 
     @property
     def ipc(self) -> int:
-        return int(self.cfg["ipc"])
+        return self.record.ipc
 
     @property
     def method(self) -> str:
-        return self.cfg["method"]
+        return self.record.method
 
     def grid(self, images: torch.Tensor):
         ds = self.dataset
-        return snapshot_grid(images, ds["mean"], ds["std"], self.ipc, ds["class_names"])
+        return snapshot_grid(images, ds.mean, ds.std, self.ipc, ds.class_names)
 
 
 def run_view(run_id: str, manager) -> RunView | None:
@@ -92,11 +80,11 @@ def run_view(run_id: str, manager) -> RunView | None:
     run = open_run(run_id)
     if run is None:
         return None
-    cfg = run.read_config()
+    record = read_record(run)
     job = manager.get(run_id)
     if job is not None:
         s = job.snapshot()
-        return RunView(run_id, run, cfg, s.images, s.iteration,
+        return RunView(run_id, run, record, s.images, s.iteration,
                        f"{s.status}, iteration {s.iteration}/{s.total_iterations}", tuple(s.losses))
     its = run.snapshot_iterations()
     images = None
@@ -104,8 +92,8 @@ def run_view(run_id: str, manager) -> RunView | None:
         images = run.load_snapshot(its[-1]) if its else None
     except ValueError as e:  # a cut or tampered snapshot
         st.error(str(e))
-    losses = step_losses(run.read_metrics())
-    return RunView(run_id, run, cfg, images, its[-1] if its else 0,
+    losses = split_metrics(run.read_metrics()).losses
+    return RunView(run_id, run, record, images, its[-1] if its else 0,
                    f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}", tuple(losses))
 
 
@@ -153,7 +141,7 @@ def pair_preset(methods: Sequence[str], key: str) -> tuple[str | None, str]:
 # ---- what changed ------------------------------------------------------------------------------------
 def _moved_caption(initial: torch.Tensor, view: RunView) -> str:
     moved = change_per_class(initial, view.images, view.dataset, view.ipc)
-    names = view.dataset["class_names"]
+    names = view.dataset.class_names
     order = sorted(range(len(moved)), key=lambda c: moved[c], reverse=True)
     return (f"mean |change| per pixel: most in class {names[order[0]]} ({moved[order[0]]:.3f}), "
             f"least in class {names[order[-1]]} ({moved[order[-1]]:.3f})")
@@ -166,8 +154,8 @@ def initial_vs_now(view: RunView) -> None:
         st.caption("initial vs now: waiting for the first snapshot")
         return
     ds = view.dataset
-    rgb, limit = difference_rgb(initial, view.images, ds["mean"], ds["std"])
-    diff = grid_image(rgb, view.ipc, ds["class_names"])
+    rgb, limit = difference_rgb(initial, view.images, ds.mean, ds.std)
+    diff = grid_image(rgb, view.ipc, ds.class_names)
     cols = st.columns(3)
     with cols[0]:
         show_grid(view.grid(initial), caption="initial images (iteration 0)")
@@ -188,12 +176,12 @@ def side_by_side(views: Sequence[RunView]) -> None:
         cols = st.columns(len(views))
         for col, v in zip(cols, views):
             with col:
-                st.markdown(f"**{v.method}** · {v.dataset['name']} · IPC {v.ipc} · seed {v.cfg.get('seed')}")
+                st.markdown(f"**{v.record.describe()}**")
                 if v.images is not None:
                     show_grid(v.grid(v.images), caption=f"{v.run_id} ({v.where})")
         return
     first = views[0]
-    st.markdown(f"**Same start:** {first.dataset['name']} · IPC {first.ipc} · seed {first.cfg.get('seed')} · "
+    st.markdown(f"**Same start:** {first.dataset.name} · IPC {first.ipc} · seed {first.record.seed} · "
                 f"initial images shown once, each method's images beside them")
     cols = st.columns(1 + len(views))
     with cols[0]:
@@ -211,14 +199,14 @@ def side_by_side(views: Sequence[RunView]) -> None:
         return
     ds = first.dataset
     # one colour scale for all runs, so their maps can be compared
-    limit = max(difference_rgb(initials[0], v.images, ds["mean"], ds["std"])[1] for v in moved) or 1.0
+    limit = max(difference_rgb(initials[0], v.images, ds.mean, ds.std)[1] for v in moved) or 1.0
     cols = st.columns(1 + len(views))
     cols[0].caption(f"difference maps: {DIFF_HELP}; one scale for all runs, full colour at ±{limit:.2f}")
     for col, v in zip(cols[1:], views):
         if v.images is not None:
             with col:
-                rgb, _ = difference_rgb(initials[0], v.images, ds["mean"], ds["std"], scale=limit)
-                show_grid(grid_image(rgb, v.ipc, ds["class_names"]), caption=f"{v.method}: now − initial")
+                rgb, _ = difference_rgb(initials[0], v.images, ds.mean, ds.std, scale=limit)
+                show_grid(grid_image(rgb, v.ipc, ds.class_names), caption=f"{v.method}: now − initial")
                 st.caption(_moved_caption(initials[0], v))
 
 
@@ -244,40 +232,16 @@ def class_losses(views: Sequence[RunView], key: str) -> None:
         for col, (n, rs) in zip(st.columns(len(records)), records.items()):
             with col:
                 st.markdown(f"**{n}**: loss per class")
-                st.plotly_chart(class_losses_figure(rs, views[0].dataset["class_names"]),
+                st.plotly_chart(class_losses_figure(rs, views[0].dataset.class_names),
                                 key=f"{key}_class_losses_{n}")
         st.caption("per-class loss: the matching loss of each class's images (one colour per class). A class "
                    "whose curve stays high is the one its images struggle to represent.")
 
 
 # ---- explain the method ------------------------------------------------------------------------------
-def cost_per_iteration(run: RunDir) -> str | None:
-    """Median seconds of the run's recent steps, with the device and threads it ran on, or None."""
-    secs = [float(r["seconds"]) for r in run.read_metrics() if r.get("kind") != "eval" and "seconds" in r]
-    if not secs:
-        return None
-    status = run.read_status()
-    where = status.get("device") or run.read_config().get("device") or "this device"
-    threads = status.get("threads")
-    on = f"{where}" + (f", {threads} thread{'s' if threads != 1 else ''}" if threads else "")
-    median = statistics.median(secs[-COST_WINDOW:])
-    return f"{median:.3f} s per iteration on {on} (median of the last {min(len(secs), COST_WINDOW)} steps of {run.run_id})"
-
-
-def latest_run_of(method: str, runs: Sequence[RunDir]) -> RunDir | None:
-    """The newest run of `method` that has step metrics (its cost stands in before a new run starts)."""
-    for run in sorted(runs, key=lambda r: r.run_id, reverse=True):
-        try:
-            if run.read_config().get("method") == method and run.read_metrics():
-                return run
-        except ValueError:
-            continue
-    return None
-
-
-def explanation(method: str, run: RunDir | None = None, compact: bool = False) -> None:
+def explanation(method: str, compact: bool = False) -> None:
     """The algorithm box of `method`: objective (LaTeX), the loop, what to watch, its cost per iteration
-    here (from `run`'s metrics) and the paper; `compact` puts the loop and the notes side by side."""
+    on this device (from the recorded runs, per preset) and the paper; `compact`: loop and notes side by side."""
     from dclab.methods.explain import get_explanation
 
     e = get_explanation(method)
@@ -287,9 +251,9 @@ def explanation(method: str, run: RunDir | None = None, compact: bool = False) -
     loop.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(e.loop, start=1)))
     with notes:
         st.markdown(f"**What to watch:** {e.watch}")
-        cost = cost_per_iteration(run) if run is not None else None
-        st.markdown(f"**Cost here:** {cost}" if cost else "**Cost here:** shown once a run of it has stepped "
-                    "on this machine")
+        costs = iteration_costs(runs_root(), method, resolve_device("auto").type)
+        st.markdown("**Cost here:** " + ("; ".join(c.describe() for c in costs) if costs else
+                                         "shown once a run of it has stepped on this machine"))
         st.caption(f"Paper: {e.paper}")
 
 
@@ -355,7 +319,7 @@ def coverage_panel(run_ids: Sequence[str], key: str) -> None:
         if st.button("Compute the coverage animation", key=f"{key}_go"):
             with user_errors():
                 runs = [open_run(rid) for rid in run_ids]
-                names = {r.read_config()["dataset"]["name"] for r in runs}
+                names = {read_record(r).dataset.name for r in runs}
                 if len(names) > 1:
                     raise ValueError(f"the runs use different data sets ({', '.join(sorted(names))}); "
                                      "choose runs of one")

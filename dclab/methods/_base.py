@@ -21,13 +21,16 @@ from torch import Tensor, nn
 
 from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
-from dclab.device import prefers_batched, resolve_device
-from dclab.nets import get_net
+from dclab.device import conv_layout, prefers_batched, resolve_device
+from dclab.nets import NETS, accepted_options, get_net
+from dclab.nets.layers import NORMS
+from dclab.presets import default_preset
 from dclab.registry import Registry
 from dclab.seeding import derive_seed, make_generator
 from dclab.synthetic import SyntheticSet, class_major_labels
 
 METHODS: Registry[type[CondensationMethod]] = Registry("method")
+NET_SETTINGS = ("norm", "width", "depth")  # config fields that are options of the matching network
 
 
 def get_method(name: str) -> type[CondensationMethod]:
@@ -47,7 +50,7 @@ class MethodConfig(BaseConfig):
     norm: str = setting(
         "instancenorm",
         "normalisation layer of the network",
-        choices=("none", "batchnorm", "layernorm", "instancenorm", "groupnorm"),
+        choices=NORMS,
     )
     init: str = setting("real", "initial synthetic images: random real images or noise", choices=("real", "noise"))
     lr_img: float = setting(0.1, "learning rate of the synthetic images (SGD)", min=0.0)
@@ -58,7 +61,10 @@ class MethodConfig(BaseConfig):
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {}
 
     def net_options(self) -> dict[str, Any]:
-        return {"norm": self.norm}
+        """The config's network settings (norm, and width/depth where it has them) that `net` takes,
+        read from the net's signature: a ConvNet gets all, LeNet none."""
+        values = {k: getattr(self, k) for k in NET_SETTINGS if hasattr(self, k)}
+        return accepted_options(self.net, values) if self.net in NETS else values
 
 
 @dataclass(frozen=True)
@@ -87,10 +93,7 @@ def init_images(data: DatasetBundle, ipc: int, mode: str, seed: int) -> Tensor:
     """
     gen = make_generator(seed)
     if mode == "real":
-        if ipc > data.min_class_count():
-            raise ConfigError(
-                f"IPC {ipc} is larger than the smallest class of {data.name} ({data.min_class_count()} images)"
-            )
+        data.check_ipc(ipc)
         imgs = data.sample_per_class(ipc, gen)  # (classes, ipc, C, H, W)
         return imgs.reshape(-1, *data.shape).clone()
     if mode == "noise":
@@ -174,12 +177,15 @@ class CondensationMethod(ABC):
         return StepMetrics(self.iteration, float(loss), tuple(float(v) for v in class_losses),
                            time.perf_counter() - start, dict(extra))
 
-    def use_fast_path(self, fast: bool | None) -> bool:
-        """A `fast` setting resolved: None = by device (`prefers_batched`)."""
-        return fast if fast is not None else prefers_batched(self.device)
+    def resolve_batched(self, batched: bool | None) -> bool:
+        """A `batched` setting resolved: None = the device rule (`dclab.device.prefers_batched`)."""
+        return batched if batched is not None else prefers_batched(self.device)
 
-    def new_net(self, **overrides: Any) -> nn.Module:
-        """A freshly initialised matching network, seeded from the method's generator."""
+    def new_net(self, device_layout: bool = False, **overrides: Any) -> nn.Module:
+        """A freshly initialised matching network, seeded from the method's generator.
+
+        device_layout: store it in the memory layout the device rule picks for convolution-heavy
+        passes (`dclab.device.conv_layout`), for methods whose step is forward passes only (DM)."""
         opts = {**self.config.net_options(), **overrides}
         net = get_net(
             self.config.net,
@@ -189,7 +195,8 @@ class CondensationMethod(ABC):
             seed=derive_seed(self.generator),
             **opts,
         )
-        return net.to(self.device)
+        net = net.to(self.device)
+        return net.to(memory_format=conv_layout(self.device)) if device_layout else net
 
     def synthetic_set(self) -> SyntheticSet:
         return SyntheticSet(
@@ -223,9 +230,3 @@ class CondensationMethod(ABC):
         self.generator.set_state(state["generator"])
         self.iteration = int(state["iteration"])
         self._load_extra_state(state.get("extra", {}))
-
-
-def default_preset(device: torch.device, config_class: type[MethodConfig]) -> str | None:
-    """'paper' on a GPU, 'cpu' on a CPU (when the config defines them)."""
-    wanted = "paper" if device.type != "cpu" else "cpu"
-    return wanted if wanted in config_class.PRESETS else None

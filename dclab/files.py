@@ -1,11 +1,15 @@
-"""Atomic file writes: write a temporary file in the same folder, fsync it, then rename over the target.
+"""Files, safely: atomic writes (a temporary file in the same folder, fsynced, renamed over the target)
+and `safe_name` (text -> a file-name part). The one home of both: runs, exports, caches and
+expert buffers all write through `atomic_write`, so a concurrent reader never sees half a file.
 
-The file gets the permissions a plain `open(..., "w")` would (0666 minus the umask), not mkstemp's 0600.
+A written file gets the permissions a plain `open(..., "w")` would (0666 minus the umask), not
+mkstemp's 0600.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +25,14 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_name(text: str) -> str:
+    """`text` as a file-name part: every run of characters other than letters, digits, `_.-` -> '-'."""
+    return _UNSAFE.sub("-", str(text))
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -65,7 +65,3 @@ def detached_params(module: nn.Module) -> dict[str, Any]:
     """The module's parameters as a dict of detached clones (a functional starting point)."""
     return {n: p.detach().clone() for n, p in module.named_parameters()}
 
-
-def convnet_options(net: str, width: int, depth: int) -> dict[str, Any]:
-    """Size options for the ConvNet family; other networks take no width/depth."""
-    return {"width": width, "depth": depth} if net.startswith("convnet") else {}
