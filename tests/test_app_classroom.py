@@ -82,9 +82,9 @@ def test_run_view_explains_its_method_with_its_cost_per_iteration(runs_dir):  # 
     secs = sorted(float(r["seconds"]) for r in run.read_metrics() if "seconds" in r)
     at = app_at("condense")
     costs = [m.value for m in at.markdown if m.value.startswith("**Cost here:**")]
-    # the form (newest dm run) and the run's own box: the median of its 3 steps, on the device it used
-    assert costs == [f"**Cost here:** {secs[1]:.3f} s per iteration on cpu, 1 thread (median of the last 3 steps "
-                     f"of {run.run_id})"] * 2, costs
+    # the form's box and the run's own: the median of its 3 recorded steps, per preset, on this device
+    assert costs == [f"**Cost here:** {secs[1]:.3g} s per iteration on cpu (preset cpu; median of 3 iterations "
+                     "in 1 run)"] * 2, costs
 
 
 def test_compare_payoff_chart_of_a_pair_under_one_protocol(runs_dir):  # noqa: F811

@@ -10,7 +10,15 @@ import re
 import time
 
 import pytest
-from test_e2e_browser import ARTIFACTS, WAIT_MS, _goto, _no_exception, page, server  # noqa: F401 - fixtures
+from test_e2e_browser import (  # noqa: F401 - page and server are fixtures
+    ARTIFACTS,
+    SERVER_RUNS,
+    WAIT_MS,
+    _goto,
+    _no_exception,
+    page,
+    server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +96,22 @@ def test_pair_at_classroom_preset_finishes_with_both_grids_changed(page, server)
     pg.locator(".st-key-loss_curves").screenshot(path=str(ARTIFACTS / "13_pair_losses.png"))
 
 
-def test_payoff_chart_and_coverage_animation_render(page, server):  # noqa: F811
+@pytest.fixture
+def pair_runs(server):  # noqa: F811
+    """The pair of the test above in the server's runs folder; when run alone, a short one made here."""
+    from dclab.jobs import JobManager, RunSpec
+
+    runs = SERVER_RUNS[-1]
+    if not list(runs.glob(f"*_dm_digits_ipc{PAIR_IPC}_pair")):
+        manager = JobManager(runs)
+        for m in ("dc", "dm"):
+            job = manager.submit(RunSpec(dataset="digits", method=m, ipc=int(PAIR_IPC), seed=0, preset="classroom",
+                                         iterations=4, label="pair"))
+            assert job.wait(600) and job.status == "finished", job.message
+    return runs
+
+
+def test_payoff_chart_and_coverage_animation_render(page, server, pair_runs):  # noqa: F811
     """After the pair: the payoff chart (a bar per run beside the baselines) and the coverage animation."""
     pg = page
     _goto(pg, server, "compare")
@@ -99,7 +122,7 @@ def test_payoff_chart_and_coverage_animation_render(page, server):  # noqa: F811
     bars.first.wait_for(timeout=5 * WAIT_MS)
     assert bars.count() == 5  # synthetic (dc), synthetic (dm), random real, coreset, whole training set
     labels = panel.locator(".js-plotly-plot .xtick text").evaluate_all("els => els.map(e => e.textContent)")
-    assert labels[:2] == [f"synthetic ({m}) ({PAIR_IPC}/class)" for m in ("dc", "dm")], labels
+    assert sorted(labels[:2]) == [f"synthetic ({m}) ({PAIR_IPC}/class)" for m in ("dc", "dm")], labels
     assert labels[-1] == "whole training set (all/class)", labels
     assert panel.locator(".js-plotly-plot .errorbar").count() == 5  # error bars: std over the K networks
     assert panel.get_by_text(re.compile(r"protocol: .*K=2, 10 ep")).count() >= 1  # the one stated protocol
@@ -125,3 +148,39 @@ def test_payoff_chart_and_coverage_animation_render(page, server):  # noqa: F811
     assert later != names, names  # e.g. "dm (it 0)" -> "dm (it 12)"
     _no_exception(pg)
     cov.screenshot(path=str(ARTIFACTS / "15_coverage_animation.png"))
+
+
+def test_html_hand_out_downloads_with_the_charts(page, server, tmp_path):  # noqa: F811
+    """After the payoff and coverage tests: the hand-out holds both, self-contained."""
+    pg = page
+    export = pg.locator(".st-key-compare_export")
+    assert "payoff chart" in export.inner_text() and "coverage animation" in export.inner_text()
+    export.locator(".st-key-compare_export_build button").click()
+    button = export.locator(".st-key-compare_export_download button")
+    button.wait_for(timeout=WAIT_MS)
+    with pg.expect_download() as info:
+        button.click()
+    path = tmp_path / "hand-out.html"
+    info.value.save_as(path)
+    html = path.read_text()
+    assert html.count("data:image/png;base64,") >= 2  # the grids, inlined
+    assert "synthetic (dc)" in html and "whole training set" in html  # the payoff chart
+    assert "<script src=\"http" not in html  # nothing fetched from elsewhere
+    _no_exception(pg)
+    export.screenshot(path=str(ARTIFACTS / "16_hand_out.png"))
+
+
+def test_condense_explains_the_method_and_shows_initial_vs_now(page, server):  # noqa: F811
+    pg = page
+    _goto(pg, server, "condense")
+    view = pg.locator(".st-key-initial_vs_now")
+    view.wait_for(timeout=WAIT_MS)
+    assert view.get_by_text("initial images (iteration 0)").count() == 1
+    assert view.get_by_text(re.compile(r"difference now − initial")).count() == 1
+    pg.get_by_text(re.compile(r"How \w+ works: the algorithm box")).first.click()
+    box = pg.locator(".st-key-explain_run")
+    box.locator(".katex").first.wait_for(timeout=WAIT_MS)  # the objective, typeset
+    assert "Cost here:" in box.inner_text() and "s per iteration on cpu" in box.inner_text()
+    _no_exception(pg)
+    view.screenshot(path=str(ARTIFACTS / "17_condense_initial_vs_now.png"))
+    box.screenshot(path=str(ARTIFACTS / "18_condense_algorithm_box.png"))

@@ -123,7 +123,7 @@ def pair_preset(methods: Sequence[str], key: str) -> tuple[str | None, str]:
     what that preset is for each method (for `classroom`: what it gives up against `paper`)."""
     from dclab.device import resolve_device
     from dclab.methods import get_method
-    from dclab.methods.base import default_preset
+    from dclab.presets import default_preset
 
     classes = [get_method(m).config_class for m in methods]
     common = [p for p in classes[0].preset_names() if all(p in c.PRESETS for c in classes[1:])]
