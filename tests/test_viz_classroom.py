@@ -1,11 +1,11 @@
-"""The figures the classroom views draw (dclab/viz/analysis_figures.py, dclab/viz/difference.py):
-difference-map colours, losses of several runs on one chart, per-class losses, payoff bars with error
-bars, the coverage animation over the union of both runs' iterations. Plain inputs; no Streamlit."""
+"""What the classroom views rely on in the figures of dclab/viz/analysis_figures.py, beyond
+tests/test_analysis.py (difference colours, frame/slider counts): losses of several runs on one
+relative scale, per-class lines, the payoff's error bars, a run holding its newest frame in the
+coverage animation, coverage/MMD values. Plain inputs; no Streamlit."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from dclab.analysis.coverage_timeline import CoverageTimeline, TimelineFrame
 from dclab.analysis.payoff import PayoffBar, PayoffResult
@@ -18,25 +18,6 @@ from dclab.viz.analysis_figures import (
     payoff_figure,
     timeline_figure,
 )
-from dclab.viz.difference import difference_rgb
-
-MEAN, STD = (0.5,), (0.25,)
-
-
-def test_difference_map_white_unchanged_red_brighter_blue_darker():
-    initial = torch.zeros(1, 1, 1, 3)  # normalised 0 -> pixel 0.5
-    now = torch.tensor([[[[0.0, 0.8, -1.6]]]])  # pixels: unchanged, +0.2, -0.4
-    rgb, full = difference_rgb(initial, now, MEAN, STD)
-    assert full == pytest.approx(0.4)  # the largest change gets full colour
-    assert torch.allclose(rgb[0, :, 0, 0], torch.ones(3))  # unchanged: white
-    assert torch.allclose(rgb[0, :, 0, 2], torch.tensor([0.0, 0.0, 1.0]))  # darker at full scale: blue
-    assert torch.allclose(rgb[0, :, 0, 1], torch.tensor([1.0, 0.5, 0.5]))  # brighter by half: half-way to red
-    paler, full = difference_rgb(initial, now, MEAN, STD, scale=0.8)  # one shared scale for two runs
-    assert full == 0.8 and paler[0, 0, 0, 2] > rgb[0, 0, 0, 2]
-    blank, _ = difference_rgb(initial, initial, MEAN, STD)  # nothing changed: white, no division by 0
-    assert torch.allclose(blank, torch.ones_like(blank))
-    with pytest.raises(ValueError, match="differ in shape"):
-        difference_rgb(initial, now[:, :, :, :2], MEAN, STD)
 
 
 def test_losses_of_several_runs_on_one_relative_scale():
@@ -85,7 +66,6 @@ def _timeline():
 def test_coverage_animation_moves_both_runs_over_the_union_of_iterations():
     fig = timeline_figure(_timeline())
     assert [f.name for f in fig.frames] == ["0", "5", "10"]
-    assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "5", "10"]
     assert fig.layout.updatemenus[0].buttons[0].method == "animate"
     last = {t.name: t for t in fig.frames[-1].data}
     assert last["dm (it 10)"].x[0] == 10.0 and last["dc (it 5)"].x[0] == 5.0  # dc holds its newest frame
