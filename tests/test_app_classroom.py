@@ -1,13 +1,14 @@
 """The classroom views under AppTest, over real tiny runs: Compare shows runs from one start with the
 initial images once and both results beside them, the losses on one chart and per-class losses;
-Condense shows initial vs now. (The real-browser side: tests/test_e2e_classroom.py.)"""
+Condense shows initial vs now and the algorithm box of each method. (The payoff chart, the coverage
+animation and the hand-out are driven in a real browser: tests/test_e2e_classroom.py.)"""
 from __future__ import annotations
 
 import json
 
 import pytest
 import torch
-from test_app import app_at, poll, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
+from test_app import app_at, runs_dir, tiny_run  # noqa: F401 - runs_dir is a fixture
 
 from dclab.methods import METHODS
 from dclab.methods.explain import get_explanation
@@ -85,25 +86,3 @@ def test_run_view_explains_its_method_with_its_cost_per_iteration(runs_dir):  # 
     # the form's box and the run's own: the median of its 3 recorded steps, per preset, on this device
     assert costs == [f"**Cost here:** {secs[1]:.3g} s per iteration on cpu (preset cpu; median of 3 iterations "
                      "in 1 run)"] * 2, costs
-
-
-def test_compare_payoff_chart_of_a_pair_under_one_protocol(runs_dir):  # noqa: F811
-    dc, dm = tiny_run(runs_dir, "dc", seed=3), tiny_run(runs_dir, "dm", seed=3)
-    at = app_at("compare")
-    at.number_input(key="compare_payoff_protocol_quick_models").set_value(1).run()
-    at.number_input(key="compare_payoff_protocol_quick_epochs").set_value(2).run()
-    at.button(key="compare_payoff_go").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-
-    def bars(a):
-        return [s for s in plotly_specs(a) if s["data"] and s["data"][0].get("type") == "bar"]
-
-    assert poll(at, lambda a: bars(a), 240), [c.value for c in at.caption]
-    (spec,) = bars(at)
-    names = spec["data"][0]["x"]
-    assert sorted(names[:2]) == ["synthetic (dc) (2/class)", "synthetic (dm) (2/class)"]  # a bar per run ...
-    assert names[2:] == ["random real (2/class)", "coreset (herding) (2/class)",
-                         "whole training set (all/class)"]  # ... beside one set of baselines
-    assert len(spec["data"][0]["error_y"]["array"]) == 5
-    protocol = [c.value for c in at.caption if c.value.startswith("protocol: ")]
-    assert len(protocol) == 1 and "K=1, 2 ep" in protocol[0], protocol  # the one stated protocol
