@@ -10,11 +10,10 @@ Batched path (`batched=True`): the per-class gradients of all classes come from 
 (`vmap(grad(loss))` over classes via `torch.func.functional_call`), for both the real batch and
 the synthetic images; the synthetic gradients stay differentiable w.r.t. the images.
 `batched=False` is the plain per-class loop of the reference code; tests prove both agree.
-`batched=None` follows the device rule (`dclab.device.prefers_batched`; timings in
-benchmarks/condense_speed.py), except that on a CPU small matching nets (width <= `SMALL_WIDTH`)
-take the batched path: there one vmapped call beats ten per-class calls, whose cost is dispatch
-(CPU time per matching step, 1 thread: digits width 32 45 vs 95 ms, Fashion-MNIST width 32
-425-493 vs 540 ms; at width 128 the two are even on digits and the loop wins at larger sizes).
+`batched=None` follows the device rule (`dclab.device.prefers_batched`), except that on a CPU
+small ConvNet matching nets (width <= `SMALL_WIDTH`) take the batched path: there one vmapped call
+costs less than ten per-class calls, whose cost is dispatch, while for wide nets the loop is as
+fast or faster (`python -m benchmarks.condense_speed --width 32` / `--width 128`).
 """
 from __future__ import annotations
 
@@ -200,8 +199,8 @@ class DC(CondensationMethod):
     # ---- one iteration -----------------------------------------------------------
     def resolve_batched(self, batched: bool | None) -> bool:
         """None on a CPU: batched for small matching nets (see the module docstring), else the device rule."""
-        if batched is None and self.device.type == "cpu":
-            return self.config.width <= SMALL_WIDTH
+        if batched is None and self.device.type == "cpu":  # measured for the ConvNet family only
+            return self.config.net.startswith("convnet") and self.config.width <= SMALL_WIDTH
         return super().resolve_batched(batched)
 
     def class_losses(self, net: nn.Module, real: Tensor, syn: Tensor, subset: int | None = None) -> Tensor:
