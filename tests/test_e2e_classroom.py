@@ -154,7 +154,7 @@ def test_html_hand_out_downloads_with_the_charts(page, server, tmp_path):  # noq
     """After the payoff and coverage tests: the hand-out holds both, self-contained."""
     pg = page
     export = pg.locator(".st-key-compare_export")
-    assert "payoff chart" in export.inner_text() and "coverage animation" in export.inner_text()
+    assert "loss curves, payoff chart, coverage animation and the protocol" in export.inner_text()
     export.locator(".st-key-compare_export_build button").click()
     button = export.locator(".st-key-compare_export_download button")
     button.wait_for(timeout=WAIT_MS)

@@ -305,7 +305,7 @@ def finished_result(key: str) -> Any:
     """The result of background task `key` if it has finished, else None."""
     job = eval_board().get(key)
     snap = job.snapshot() if job is not None else None
-    return snap.result if snap is not None and snap.status == "done" else None
+    return snap.result if snap is not None and snap.status == "finished" else None
 
 
 # ---- coverage over time ----------------------------------------------------------------------------
