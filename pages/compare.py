@@ -1,4 +1,5 @@
-"""Compare: two or more runs side by side — grids, accuracy under one protocol, t-SNE and coverage."""
+"""Compare: two or more runs side by side — from one start, losses on one chart, the payoff chart, the
+coverage animation, an HTML hand-out, accuracy under one protocol, t-SNE and coverage."""
 from __future__ import annotations
 
 import streamlit as st
@@ -8,33 +9,51 @@ from dclab.analysis.feature_space import plan_feature_space
 from dclab.data import list_datasets
 from dclab.eval.protocol import PUBLISHED
 from dclab.jobs import RunSpec
-from dclab.runs.record import read_record
 from dclab.viz.figures import tsne_figure
-from dclab.viz.grid import snapshot_grid
+from ui.classroom import (
+    coverage_panel,
+    explanation,
+    html_export,
+    loss_curves,
+    pair_preset,
+    payoff_panel,
+    run_view,
+    side_by_side,
+)
 from ui.state import eval_board, job_manager, open_run, readable_runs, session_task_key, user_errors
-from ui.widgets import protocol_settings, show_grid, task_panel
+from ui.widgets import protocol_settings, task_panel
+
+PAIR = ("dc", "dm")  # the methods "side by side" starts
 
 st.title("Compare")
 manager = job_manager()
 
 # ---- one click: DC and DM from the same start ------------------------------------------------------
-with st.expander("Start DC and DM side by side (same data set, IPC, initial images and seed)"):
-    c = st.columns(4)
+with st.expander("Start DC and DM side by side (same data set, IPC, initial images and seed)",
+                 expanded=not st.session_state.get("compare_runs")):
+    c = st.columns(5)
     datasets = list_datasets()
     dataset = c[0].selectbox("data set", datasets, index=datasets.index("digits") if "digits" in datasets else 0,
                              key="pair_dataset")
     ipc = c[1].number_input("IPC", 1, 50, 10, key="pair_ipc")
     seed = c[2].number_input("seed", 0, 2**31 - 1, 0, key="pair_seed")
     iterations = c[3].number_input("iterations (0 = preset)", 0, 100000, 0, key="pair_iterations")
+    with c[4]:
+        preset, note = pair_preset(PAIR, key="pair_preset")
+    st.caption(note)
     if st.button("Start DC and DM", key="start_pair", type="primary"):
         with user_errors():
             ids = []
-            for m in ("dc", "dm"):
-                job = manager.submit(RunSpec(dataset=dataset, method=m, ipc=int(ipc), seed=int(seed),
+            for m in PAIR:
+                job = manager.submit(RunSpec(dataset=dataset, method=m, ipc=int(ipc), seed=int(seed), preset=preset,
                                              iterations=int(iterations) or None, label="pair"))
                 ids.append(job.id)
             st.session_state["compare_runs"] = ids
             st.rerun()
+with st.expander("How DC and DM work: the two algorithm boxes"), st.container(key="explain_pair"):
+    for col, m in zip(st.columns(len(PAIR)), PAIR):
+        with col:
+            explanation(m)
 
 runs = [r.run_id for r in readable_runs()]
 if len(runs) < 2:
@@ -49,33 +68,20 @@ live = any(manager.get(r) is not None and not manager.get(r).ended for r in chos
 
 
 def grids() -> None:
-    cols = st.columns(len(chosen))
-    for col, rid in zip(cols, chosen):
-        run = open_run(rid)
-        with col:
-            if run is None:
-                st.error(f"run {rid} no longer exists")
-                continue
-            job = manager.get(rid)
-            record = read_record(run)
-            st.markdown(f"**{record.method}** · {record.dataset.name} · IPC {record.ipc} · seed {record.seed}")
-            if job is not None:
-                s = job.snapshot()
-                images, where = s.images, f"{s.status}, iteration {s.iteration}/{s.total_iterations}"
-            else:
-                its = run.snapshot_iterations()
-                try:
-                    images = run.load_snapshot(its[-1]) if its else None
-                except ValueError as e:  # a cut or tampered snapshot
-                    st.error(str(e))
-                    images = None
-                where = f"{run.read_status().get('status')}, iteration {its[-1] if its else 0}"
-            if images is not None:
-                ds = record.dataset
-                show_grid(snapshot_grid(images, ds.mean, ds.std, record.ipc, ds.class_names), caption=f"{rid} ({where})")
+    views = [v for v in (run_view(rid, manager) for rid in chosen) if v is not None]
+    if len(views) < len(chosen):
+        st.error("a chosen run no longer exists")
+    if views:
+        with st.container(key="same_start"):
+            side_by_side(views)
+        with st.container(key="loss_curves"):
+            loss_curves(views, key="compare")
 
 
 st.fragment(run_every=1.0 if live else None)(grids)()
+payoff_panel(chosen, key="compare_payoff")
+coverage_panel(chosen, key="compare_coverage")
+html_export(chosen, "compare_payoff", "compare_coverage", key="compare_export")
 
 # ---- accuracy: each under its own protocol, or one for all ----------------------------------------------------------------------
 st.subheader("Accuracy")

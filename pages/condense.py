@@ -16,6 +16,7 @@ from dclab.runs.reader import split_metrics
 from dclab.runs.record import read_record
 from dclab.viz.figures import loss_figure
 from dclab.viz.grid import snapshot_grid
+from ui.classroom import RunView, class_losses, explanation, initial_vs_now, payoff_panel
 from ui.state import CURRENT_RUN, LIVE_JOB_STATUSES, all_runs, job_manager, live_job, open_run, user_errors
 from ui.widgets import config_form, protocol_settings, show_grid
 
@@ -37,6 +38,8 @@ with st.expander("New run", expanded=NEW_RUN_OPEN):
     method_class = get_method(method)
     if method_class.description:
         st.caption(method_class.description)
+    with st.container(border=True, key="explain_form"):
+        explanation(method, compact=True)
     devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     device = c[2].selectbox("device", devices, key="device")
     presets = method_class.config_class.preset_names()
@@ -110,6 +113,8 @@ if c[1].button("Resume", key="resume", disabled=status not in ("paused", "stoppe
 if c[2].button("Stop", key="stop", disabled=job is None or status not in LIVE_JOB_STATUSES):
     job.stop()
 c[3].caption(f"status when loaded: **{status}**")
+with st.expander(f"How {record.method} works: the algorithm box"), st.container(key="explain_run"):
+    explanation(record.method)
 
 
 # ---- live view ------------------------------------------------------------------------------------
@@ -157,12 +162,21 @@ def live_view() -> None:
             for e in evals[-3:]:
                 st.write(f"it {e['iteration']}: **{100 * e['mean']:.2f} ± {100 * e['std']:.2f} %** "
                          f"— {e['protocol_text']}")
+        view = RunView(run_id, run, record, images, iteration, state, tuple(losses))
+        with st.container(key="initial_vs_now"):
+            st.markdown("**Initial vs now** — what the method changed in each image")
+            initial_vs_now(view)
+        class_losses([view], key="condense")
     if job is not None and state != status:
         st.rerun()  # the status changed (started, paused, ended): redraw the controls once
 
 
 # polled every second while the run is live; drawn once otherwise
 st.fragment(run_every=1.0 if job is not None and status in LIVE_JOB_STATUSES else None)(live_view)()
+
+# ---- after a run: what its images are worth -------------------------------------------------------
+if status not in LIVE_JOB_STATUSES:
+    payoff_panel([run_id], key="condense_payoff")
 
 # ---- snapshots and GIF -------------------------------------------------------------------------
 st.subheader("Evolution")
