@@ -52,6 +52,13 @@ def test_payoff_figure_one_bar_per_set_with_error_bars_in_percent():
     assert list(bars.error_y.array) == pytest.approx([5.0, 0.0, 1.0])  # std over the K networks, in %
 
 
+def test_payoff_figure_gives_each_synthetic_set_its_own_colour_apart_from_the_baselines():
+    names = ("synthetic (dm)", "synthetic (dc)", "random real", "coreset (herding)", "whole training set")
+    result = PayoffResult(bars=tuple(PayoffBar(n, 10, _result((0.5, 0.6))) for n in names), protocol="quick")
+    colours = list(payoff_figure(result).data[0].marker.color)
+    assert len(set(colours)) == len(names)  # a pair's second set no longer looks like a baseline
+
+
 def _frame(run, iteration, coverage):
     return TimelineFrame(run=run, method=run, iteration=iteration, xy=np.full((4, 2), float(iteration)),
                          labels=np.array([0, 0, 1, 1]), coverage=coverage, mmd=1 - coverage)

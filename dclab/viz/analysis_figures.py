@@ -11,6 +11,16 @@ from dclab.analysis.coverage_timeline import CoverageTimeline
 from dclab.analysis.payoff import PayoffResult
 
 MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+SYNTHETIC_COLORS = ("#d62728", "#ff7f0e", "#9467bd", "#e377c2")  # one per synthetic set (a pair: two)
+BASELINE_COLORS = {"random real": "#8c564b", "coreset": "#1f77b4", "whole training set": "#222222"}
+
+
+def _bar_colors(names: Sequence[str]) -> list[str]:
+    """Synthetic sets in warm colours, each its own; the baselines in fixed colours of their kind."""
+    synthetic = iter(SYNTHETIC_COLORS * len(names))
+    return [next(synthetic) if n.startswith("synthetic")
+            else next((c for kind, c in BASELINE_COLORS.items() if n.startswith(kind)), "#7f7f7f")
+            for n in names]
 
 
 def payoff_figure(result: PayoffResult) -> go.Figure:
@@ -20,7 +30,7 @@ def payoff_figure(result: PayoffResult) -> go.Figure:
         x=[b.label for b in bars], y=[100 * b.result.mean for b in bars],
         error_y={"type": "data", "array": [100 * b.result.std for b in bars]},
         text=[f"{100 * b.result.mean:.1f} %" for b in bars], textposition="outside",
-        marker={"color": ["#d62728", "#7f7f7f", "#8c564b", "#1f77b4"][:len(bars)]},
+        marker={"color": _bar_colors([b.name for b in bars])},
         hovertext=[b.result.protocol_text for b in bars]))
     fig.update_layout(yaxis={"title": "test accuracy (%)", "range": [0, 105]}, height=380, margin=MARGIN,
                       title={"text": f"protocol: {result.protocol}", "font": {"size": 11}})
