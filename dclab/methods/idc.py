@@ -72,22 +72,16 @@ class IDCConfig(MethodConfig):
                       "batch_real": 32, "width": 32, "n_data": 128, "norm": "instancenorm", "mix_init": True},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
-        "paper": "IDC authors' README and misc/reproduce.py (CIFAR-10, --reproduce -f 2)",
-        "paper_mnist": "IDC authors' misc/reproduce.py, MNIST (metric l1, lr_img 1e-4, n_data 500)",
-        "cpu": "dclab's CPU budget (not a published setting): 20 iterations x 10 rounds, width 32",
-        "classroom": "about a minute on a 2-core CPU (digits, IPC 10): gives up against paper 130x fewer "
-                     "iterations (15 vs 2000), 5 instead of 100 rounds per iteration, a network trained on "
-                     "128 instead of 2000 real images per round, ConvNet width 32 instead of 128",
-    }
-    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "Kim et al. 2022 (IDC), snu-mllab/Efficient-Dataset-Condensation README command "
                  "`condense.py --reproduce -d cifar10 -f 2 --ipc 10` (misc/reproduce.py: 2000 iterations, "
                  "metric mse, lr_img 5e-3, n_data 2000)",
         "paper_mnist": "same repository, MNIST (`condense.py --reproduce -d mnist -f 2 --ipc 10`; "
                        "misc/reproduce.py: metric l1, lr_img 1e-4, n_data 500)",
         "cpu": "dclab's CPU budget (not a published setting): 20 iterations of 10 rounds, ConvNet width 32",
+        "classroom": "about a minute on a 2-core CPU (digits, IPC 10): gives up against paper 130x fewer "
+                     "iterations (15 vs 2000), 5 instead of 100 rounds per iteration, a network trained on "
+                     "128 instead of 2000 real images per round, ConvNet width 32 instead of 128",
     }
-
 
 
 def conv_grad_distance(g_real: list[Tensor], g_syn: list[Tensor], metric: str) -> Tensor:

@@ -126,21 +126,15 @@ class MDCConfig(DSAConfig):
                       "width": 32, "init": "real"},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
-        "paper": "He et al. 2024 on IDC: the authors' README (condense_reg.py --reproduce -d cifar10 -f 2 --ipc 10)",
-        "paper_dm": "MDC on DM, paper Table 6 base ablation (20000 iterations, Δt 1000)",
-        "cpu": "dclab's CPU budget on IDC (not a published setting)",
-        "cpu_dm": "dclab's CPU budget on DM (not a published setting)",
-        "classroom": "about a minute on a 2-core CPU (digits, IPC 10): gives up against paper the IDC base "
-                     "(DM instead, which is 10x cheaper per iteration), 400 DM iterations with a subset "
-                     "choice every 20 (20 choices, as paper_dm), 64 real images per class, ConvNet width 32",
-    }
-    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "He et al. 2024 (MDC) on IDC, he-y/Multisize-Dataset-Condensation README command "
                  "`condense_reg.py --reproduce -d cifar10 -f 2 --ipc 10 --adaptive_reg True` (adaptive period 100)",
         "paper_dm": "He et al. 2024, base ablation on DM: DM paper settings (20k iterations, lr_img 1, batch_real 256),"
                     " Δt 1000 image updates (about 20 selections per run)",
         "cpu": "dclab's CPU budget (not a published setting): MDC on IDC, 20 iterations, Δt 5, ConvNet width 32",
         "cpu_dm": "dclab's CPU budget (not a published setting): MDC on DM, 300 iterations, Δt 15, width 32",
+        "classroom": "about a minute on a 2-core CPU (digits, IPC 10): gives up against paper the IDC base "
+                     "(DM instead, which is 10x cheaper per iteration), 400 DM iterations with a subset "
+                     "choice every 20 (20 choices, as paper_dm), 64 real images per class, ConvNet width 32",
     }
 
     def base_config(self, config_class: type[MethodConfig]) -> MethodConfig:

@@ -103,15 +103,6 @@ class MTTConfig(MethodConfig):
                       "max_start_epoch": 3, "syn_steps": 10, "lr_img": 100.0, "lr_lr": 1e-5, "lr_teacher": 0.01},
     }
     PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
-        "paper": "MTT paper (Cazenavette et al., CVPR 2022) appendix table, CIFAR-10 IPC 10 row",
-        **{paper_preset_name(d, n): f"MTT paper appendix table, {d} IPC {n} row" for (d, n) in PAPER_TABLE},
-        "cpu": "dclab's CPU budget: ConvNet-2 width 16, 2 experts of 5 epochs, 10 student steps, 200 iterations",
-        "classroom": "about a minute on a 2-core CPU (digits, IPC 10; the experts train once first): gives up "
-                     "against paper 2 instead of 100 experts, 10 instead of 30 student steps, starts from "
-                     "the first 3 expert epochs only, a ConvNet-2 of width 16 instead of ConvNet-3 width 128, "
-                     "150 instead of 5000 iterations",
-    }
-    PRESET_SOURCES: ClassVar[Mapping[str, str]] = {
         "paper": "Cazenavette et al. 2022 appendix hyper-parameter table, CIFAR-10 IPC 10 row (see paper_cifar10_ipc10)",
         **{paper_preset_name(d, n): (
             f"Cazenavette et al. 2022 appendix hyper-parameter table, {d} IPC {n} row"
@@ -119,6 +110,10 @@ class MTTConfig(MethodConfig):
                " (not checked against the primary text: the table is an image in the authors' README)"))
            for (d, n) in PAPER_TABLE},
         "cpu": "dclab's CPU budget (not a published setting): 2 experts of width 16, depth 2, 200 iterations",
+        "classroom": "about a minute on a 2-core CPU (digits, IPC 10; the experts train once first): gives up "
+                     "against paper 2 instead of 100 experts, 10 instead of 30 student steps, starts from "
+                     "the first 3 expert epochs only, a ConvNet-2 of width 16 instead of ConvNet-3 width 128, "
+                     "150 instead of 5000 iterations",
     }
 
 
