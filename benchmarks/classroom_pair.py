@@ -19,7 +19,7 @@ import time
 import torch
 
 from dclab.allocator import retain_freed_memory
-from dclab.cli.main import guarded
+from dclab.errors import guarded
 from dclab.coresets import select_coreset
 from dclab.data import load_dataset
 from dclab.eval.evaluate import evaluate_synthetic

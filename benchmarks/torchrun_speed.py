@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dclab.cli.main import guarded
+from dclab.errors import guarded
 from dclab.data import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
