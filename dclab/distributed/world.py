@@ -109,6 +109,9 @@ def world_session(device_name: str | torch.device | None = "auto") -> Iterator[W
     _WORLD = World(rank=rank, size=size, local_rank=local_rank, backend=backend, timeout_s=timeout)
     try:
         yield _WORLD
+        # every rank past its last collective before any tears the group down: a rank destroying a
+        # gloo group while another still uses it aborts ("terminate called without an active exception")
+        dist.barrier()
     finally:
         _WORLD = None
         dist.destroy_process_group()
