@@ -23,8 +23,11 @@ import pytest
 import torch
 
 from dclab.cli.main import main
+from dclab.distributed import SPLITS
 from dclab.jobs import JobManager
 from dclab.jobs.spec import RunSpec, prepare
+from dclab.methods._base import CondensationMethod
+from dclab.methods._trajectories import build_or_load_buffer
 from dclab.runs import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,6 +122,8 @@ SPLIT_RUNS = {
     # DC: the classes' gradients split; the inner training of the net on the whole synthetic set runs
     # on every rank, on the same (summed-gradient) images
     "dc": ["--method", "dc", "--ipc", "2", "--iterations", "2", "--set", "outer_loop=2", "--set", "inner_loop=2"],
+    # DSA: as DC, the siamese augmentation drawn alike on every rank
+    "dsa": ["--method", "dsa", "--ipc", "2", "--iterations", "2", "--set", "outer_loop=2", "--set", "inner_loop=2"],
     # MDC on DM: the selection signal F(n) is measured over all classes on every rank
     "mdc": ["--method", "mdc", "--preset", "cpu_dm", "--ipc", "3", "--iterations", "5", "--set", "delta_t=2",
             "--set", "batch_real=16"],
@@ -126,13 +131,73 @@ SPLIT_RUNS = {
 
 
 @pytest.mark.parametrize("method", sorted(SPLIT_RUNS))
-def test_dc_and_mdc_two_ranks_give_the_images_of_one_process(tmp_path: Path, method: str) -> None:
+def test_dc_dsa_and_mdc_two_ranks_give_the_images_of_one_process(tmp_path: Path, method: str) -> None:
     res = torchrun("condense", "--dataset", "digits", "--device", "cpu", *SPLIT_RUNS[method], "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
     run = run_folder(tmp_path)
     assert torch.equal(run.load_final().images, one_process_images(run))
     if method == "mdc":  # the subset selection happened, identically (its record is rank 0's)
         assert [r["selected"] for r in run.read_metrics() if "selected" in r][:1] == [1.0]
+
+
+BATCH_RUNS = {  # tiny runs of the methods that split the batch (digits, IPC 2, 3 iterations)
+    "kip": ["--method", "kip", "--set", "batch_real=8"],  # 80 targets: 40 rows per rank
+    "dd": ["--method", "dd", "--preset", "cpu", "--set", "batch_real=8"],  # 80 real rows, T = 4 steps
+    # 20 synthetic images per student step, 10 per rank; 2 experts, one trained by each rank
+    "mtt": ["--method", "mtt", "--preset", "cpu", "--set", "num_experts=2", "--set", "max_start_epoch=2",
+            "--set", "syn_steps=3"],
+}
+
+
+def test_every_method_that_runs_on_several_ranks_is_tested_so() -> None:
+    """A registered method that declares a split must have a 2-rank test here (else it fails)."""
+    from dclab.methods import get_method, list_methods
+    splits = {m: {get_method(m).rank_split(get_method(m).config_class.build(preset))
+                  for preset in (None, *get_method(m).config_class.PRESETS)} for m in list_methods()}
+    assert all(kinds <= {*SPLITS, None} for kinds in splits.values()), splits
+    assert {m for m, kinds in splits.items() if "batch" in kinds} == set(BATCH_RUNS)
+    assert {m for m, kinds in splits.items() if "classes" in kinds} == {"dm", *SPLIT_RUNS}
+
+
+def batch_split_bytes(method: str, alone: CondensationMethod) -> tuple[int, int]:
+    """(bytes, collectives) of one image update under batch splitting, from the tensor sizes."""
+    images, loss, stop = 20 * DIGITS_IMAGE_BYTES, 4, 4
+    if method == "kip":  # gradient of images + learned labels (one call), the loss, the stop flag
+        return images + 20 * 10 * 4 + loss + stop, 3
+    if method == "dd":  # gradient of images + T = 4 log-lrs, the loss, the stop flag
+        return images + 4 * 4 + loss + stop, 3
+    # MTT, each of the 3 student steps: the summed gradient (P) and, backwards, its adjoint (P);
+    # then the gradient of images + α, the stop flag
+    params = alone.flat_net.numel * 4
+    return 3 * 2 * params + images + 4 + stop, 3 * 2 + 2
+
+
+@pytest.mark.parametrize("method", sorted(BATCH_RUNS))
+def test_batch_splitting_methods_on_two_ranks_give_the_images_of_one_process(tmp_path: Path, method: str) -> None:
+    """DD, KIP, MTT: each rank computes its rows' share of the batch-mean loss; the gradients are
+    summed. The sum is formed in another order than in one process, so equality is up to float
+    rounding (a missing 1/N or a lost rank's rows would be off by far more)."""
+    out, experts = tmp_path / "runs", tmp_path / "experts"
+    extra = ["--set", f"experts_dir={experts}"] if method == "mtt" else []
+    res = torchrun("condense", "--dataset", "digits", "--device", "cpu", *BATCH_RUNS[method], *extra,
+                   "--ipc", "2", "--iterations", "3", "--out", str(out))
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = run_folder(out)
+    config = run.read_config()
+    alone = prepare(RunSpec.from_dict(config["spec"]), stored=config).build_method()  # one process
+    initial = alone.images.detach().clone()
+    losses = [alone.step().loss for _ in range(alone.total_iterations)]
+    final = run.load_final().images
+    torch.testing.assert_close(final, alone.images.detach(), atol=1e-4, rtol=1e-4)
+    assert (final - initial).abs().max() > 1e-2  # the images did move: the comparison is not vacuous
+    steps = [r for r in run.read_metrics() if "kind" not in r]
+    # rank 0 reports the whole batch's loss (the ranks' shares summed), not its own share
+    assert [r["loss"] for r in steps] == pytest.approx(losses, rel=1e-4)
+    assert [(r["comm_bytes"], r["comm_calls"]) for r in steps[1:]] == [batch_split_bytes(method, alone)] * 2
+    if method == "mtt":  # the experts were shared out (one per rank) and sent to both: as one process trains them
+        own = build_or_load_buffer(alone.data, alone.buffer.spec, cache_dir=tmp_path / "alone", device="cpu")
+        assert own.path != alone.buffer.path
+        torch.testing.assert_close(alone.buffer.trajectories, own.trajectories, atol=1e-5, rtol=1e-5)
 
 
 def test_evaluation_of_four_nets_over_two_ranks_matches_one_process(capsys: pytest.CaptureFixture) -> None:
@@ -190,16 +255,16 @@ def test_dead_rank_fails_the_run_clearly_and_leaves_a_resumable_checkpoint(tmp_p
     assert torch.equal(run.load_final().images, one_process_images(run))
 
 
-def test_a_method_that_cannot_split_classes_is_refused_in_one_line(tmp_path: Path) -> None:
-    res = torchrun("condense", "--dataset", "digits", "--method", "kip", "--ipc", "2", "--device", "cpu",
+def test_a_method_that_cannot_split_is_refused_in_one_line(tmp_path: Path) -> None:
+    res = torchrun("condense", "--dataset", "digits", "--method", "idc", "--ipc", "2", "--device", "cpu",
                    "--out", str(tmp_path))
     assert res.returncode != 0
-    assert "error: kip does not run on several ranks (torchrun)" in res.stderr
+    assert "error: idc does not run on several ranks (torchrun)" in res.stderr
     assert not any(tmp_path.iterdir())  # refused before a run folder was made
 
 
 def test_backend_follows_the_device_and_no_group_is_made_outside_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dclab.distributed import class_shard, my_share, world_session
+    from dclab.distributed import BatchShard, class_shard, my_share, rank_shards, world_session
     from dclab.distributed.world import backend_for, collective_timeout_s, launched_by_torchrun
 
     assert backend_for(torch.device("cuda", 0)) == "nccl" and backend_for(torch.device("cpu")) == "gloo"
@@ -213,5 +278,9 @@ def test_backend_follows_the_device_and_no_group_is_made_outside_torchrun(monkey
     with world_session("cpu") as world:
         assert world is None and not torch.distributed.is_initialized()
         assert my_share(4) == [0, 1, 2, 3]
-        shard = class_shard(10, "kip", supported=False)  # one process: every method, every class
+        shard = class_shard(10, "idc", supported=False)  # one process: every method, every class
         assert (shard.start, shard.stop, shard.split) == (0, 10, False)
+        for split in (*SPLITS, None):  # ... and every row of every batch
+            classes, rows = rank_shards(10, "idc", split)
+            assert not classes.split and not rows.split and rows.rows(7) == slice(0, 7)
+    assert [BatchShard(r, 3).rows(10) for r in range(3)] == [slice(0, 3), slice(3, 6), slice(6, 10)]

@@ -6,18 +6,29 @@ LOCAL_RANK in the environment): the single-process path creates no process group
 - `world.py`: the process group (gloo on CPU, NCCL on CUDA), set up from torchrun's variables.
 - `collectives.py`: the collectives dclab uses, with a timeout, a clear error when a rank is lost,
   and a byte counter (the communication volume per iteration).
-- `shard.py`: which classes (condensation) and which networks (evaluation) this rank computes.
+- `shard.py`: which classes or batch rows (condensation) and which networks (evaluation) this rank computes.
 - `writer.py`: rank 0 owns the run folder; the other ranks get a `MuteRunDir` that writes nothing.
 """
 from dclab.distributed.collectives import (
     RankLostError,
     agree_any,
     all_reduce_sum,
+    all_reduce_sum_differentiable,
+    broadcast_tensor,
     comm_totals,
     gather_objects,
     share_from_rank0,
 )
-from dclab.distributed.shard import ClassShard, class_shard, gather_by_index, my_share
+from dclab.distributed.shard import (
+    SPLITS,
+    BatchShard,
+    ClassShard,
+    batch_shard,
+    class_shard,
+    gather_by_index,
+    my_share,
+    rank_shards,
+)
 from dclab.distributed.world import (
     World,
     active_world,
@@ -30,7 +41,7 @@ from dclab.distributed.world import (
 from dclab.distributed.writer import MuteRunDir
 
 __all__ = [
-    "ClassShard", "MuteRunDir", "RankLostError", "World", "active_world", "agree_any", "all_reduce_sum",
-    "class_shard", "comm_totals", "gather_by_index", "gather_objects", "is_rank0", "launched_by_torchrun", "local_device",
-    "my_share", "share_from_rank0", "status_fields", "world_session",
+    "SPLITS", "BatchShard", "ClassShard", "MuteRunDir", "RankLostError", "World", "active_world", "agree_any", "all_reduce_sum",
+    "all_reduce_sum_differentiable", "batch_shard", "broadcast_tensor", "class_shard", "comm_totals", "gather_by_index", "gather_objects", "is_rank0", "launched_by_torchrun", "local_device",
+    "my_share", "rank_shards", "share_from_rank0", "status_fields", "world_session",
 ]

@@ -72,6 +72,37 @@ def all_reduce_sum(tensor: Tensor) -> Tensor:
     return tensor
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """y = Σ_ranks x on every rank; its adjoint is the same sum: ∂L/∂x_r = Σ_ranks ∂L/∂y."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:  # noqa: ARG004 - autograd's signature
+        return all_reduce_sum(x.detach().clone())
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> Tensor:  # noqa: ARG004
+        return all_reduce_sum(grad.contiguous().clone())
+
+
+def all_reduce_sum_differentiable(tensor: Tensor) -> Tensor:
+    """The sum over ranks as a new tensor that autograd goes through (its backward is the sum of
+    the ranks' gradients: a second counted collective); `tensor` itself in a single process.
+
+    For a loss every rank computes alike from the sum (replicated), each rank backpropagates its
+    1/N share, so the summed adjoint is the one of a single process."""
+    return tensor if active_world() is None else _AllReduceSum.apply(tensor)
+
+
+def broadcast_tensor(tensor: Tensor, src: int) -> Tensor:
+    """tensor := rank `src`'s tensor, in place on every rank (same shape and dtype everywhere)."""
+    world = active_world()
+    if world is not None:
+        _collective(world, f"broadcast of {tuple(tensor.shape)} from rank {src}", tensor,
+                    lambda: dist.broadcast(tensor, src=src))
+    return tensor
+
+
 def agree_any(flag: bool) -> bool:
     """True on every rank if `flag` is true on any (e.g. a stop asked of one rank stops all together)."""
     world = active_world()

@@ -1,10 +1,19 @@
-"""Who computes what: a block of classes per rank (condensation), every N-th network (evaluation).
+"""Who computes what: a block of classes or of batch rows per rank (condensation), every N-th
+network (evaluation).
 
-Class sharding keeps the maths of one process: every rank draws the same random numbers in the
-same order (the same real batches, DSA draws and networks for ALL classes, from the same
-generator), computes the losses of its own classes only, and the image gradient is summed over
-ranks (`reduce_grad`). A class's gradient comes from its own rank alone (the others add exact
-zeros), so every rank takes the same optimiser step on the same images as one process would.
+A method declares how its work splits (`CondensationMethod.rank_split`): by `"classes"` (DM, DC,
+DSA, MDC on those: independent per-class losses), by `"batch"` (DD, KIP, MTT: one loss that is a
+mean over a batch), or not at all (`None`: refused under torchrun).
+
+Either way every rank draws the same random numbers in the same order (the same real batches, DSA
+draws and networks, from the same generator), so all ranks hold the same images at every step:
+- class sharding: a rank computes the losses of its own classes only, and the image gradient is
+  summed over ranks (`ClassShard.reduce_grad`). A class's gradient comes from its own rank alone
+  (the others add exact zeros), so the step is bit for bit the one of one process;
+- batch sharding: a rank computes its block of rows of the batch, as a sum divided by the WHOLE
+  batch's size (`BatchShard.rows`), so the ranks' losses and gradients add up to the mean over the
+  batch (`BatchShard.reduce_grads`): the step of one process up to float rounding (the sum is
+  formed in another order).
 """
 from __future__ import annotations
 
@@ -47,6 +56,71 @@ class ClassShard:
         return all_reduce_sum(full)
 
 
+@dataclass(frozen=True)
+class BatchShard:
+    """Rank `rank` of `ranks` computes a contiguous block of the rows of each batch; `split` is False
+    in a single process (every row)."""
+
+    rank: int = 0
+    ranks: int = 1
+
+    @property
+    def split(self) -> bool:
+        return self.ranks > 1
+
+    def rows(self, n: int) -> slice:
+        """This rank's rows of a batch of n (rows r·n/N .. (r+1)·n/N; all n in one process)."""
+        return slice(self.rank * n // self.ranks, (self.rank + 1) * n // self.ranks)
+
+    def reduce_grads(self, *params: Tensor) -> None:
+        """p.grad := its sum over ranks for every p, in one collective (a no-op in one process)."""
+        if not self.split:
+            return
+        grads = [p.grad for p in params if p.grad is not None]
+        flat = all_reduce_sum(torch.cat([g.reshape(-1) for g in grads]))  # (Σ numel,)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def total(self, value: Tensor) -> Tensor:
+        """A detached copy of a rank's share of a loss, summed over ranks (the whole batch's value)."""
+        out = value.detach().clone()
+        return all_reduce_sum(out) if self.split else out
+
+
+SPLITS = ("classes", "batch")  # how a method's work divides over ranks (None: it does not)
+
+
+def _refusal(method: str) -> ConfigError:
+    return ConfigError(f"{method} does not run on several ranks (torchrun) with these settings; classes "
+                       f"are split by dm, dc, dsa and mdc on those bases (not with BatchNorm in dm), the "
+                       f"batch by dd, kip and mtt; launch it as one process")
+
+
+def rank_shards(num_classes: int, method: str, split: str | None) -> tuple[ClassShard, BatchShard]:
+    """(classes, batch rows) this rank computes for a method that splits by `split` (one of SPLITS,
+    or None): the split one is this rank's block, the other whole. ConfigError (one line) on several
+    ranks when the method does not split, or splits classes and there are more ranks than classes."""
+    if split not in (*SPLITS, None):
+        raise ValueError(f"unknown split {split!r}; one of {SPLITS} or None")
+    classes = (class_shard(num_classes, method, split == "classes") if split != "batch"
+               else ClassShard(num_classes, 0, num_classes))
+    rows = batch_shard(method) if split == "batch" else BatchShard()
+    return classes, rows
+
+
+def batch_shard(method: str = "this method", supported: bool = True) -> BatchShard:
+    """This rank's block of batch rows (all rows in a single process); ConfigError on several ranks
+    when the method cannot split its batch."""
+    world = active_world()
+    if world is None or world.size == 1:
+        return BatchShard()
+    if not supported:
+        raise _refusal(method)
+    return BatchShard(world.rank, world.size)
+
+
 def class_shard(num_classes: int, method: str = "this method", supported: bool = True) -> ClassShard:
     """This rank's block of classes (all of them in a single process).
 
@@ -56,8 +130,7 @@ def class_shard(num_classes: int, method: str = "this method", supported: bool =
     if world is None or world.size == 1:
         return ClassShard(num_classes, 0, num_classes)
     if not supported:
-        raise ConfigError(f"{method} does not run on several ranks (torchrun); classes are split only "
-                          f"by dm, dc, dsa and mdc on those bases; launch it as one process")
+        raise _refusal(method)
     if world.size > num_classes:
         raise ConfigError(f"{world.size} ranks but only {num_classes} classes: use at most {num_classes} ranks")
     start, stop = world.rank * num_classes // world.size, (world.rank + 1) * num_classes // world.size

@@ -18,7 +18,7 @@ from dclab.augment.dsa import resolve_dsa_strategy
 from dclab.config import ConfigError
 from dclab.data import DatasetBundle, load_dataset
 from dclab.device import resolve_device
-from dclab.distributed.shard import class_shard
+from dclab.distributed.shard import rank_shards
 from dclab.eval.protocol import EvalProtocol
 from dclab.eval.published import resolve_settings
 from dclab.methods import CondensationMethod, MethodConfig, get_method
@@ -179,7 +179,7 @@ def prepare(spec: RunSpec, stored: Mapping[str, Any] | None = None) -> PreparedR
         preset = spec.preset if spec.preset is not None else default_preset(device, config_class)
         config = config_class.build(preset, method_overrides(spec))
     check_named_settings(config, data.name)
-    class_shard(data.num_classes, method_class.name, method_class.splits_classes(config))  # torchrun: can it split?
+    rank_shards(data.num_classes, method_class.name, method_class.rank_split(config))  # torchrun: can it split?
     protocol = resolve_settings(spec.eval_protocol, method=method_class.name, dataset=data.name, ipc=spec.ipc,
                                 default_preset=DEFAULT_EVAL_PRESET, device=device)
     NETS.get(protocol.net)

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from dclab.config import BaseConfig, ConfigError, setting
 from dclab.data.bundle import DatasetBundle
 from dclab.device import conv_layout, prefers_batched, resolve_device
-from dclab.distributed.shard import class_shard
+from dclab.distributed.shard import rank_shards
 from dclab.nets import NETS, accepted_options, get_net
 from dclab.nets.layers import NORMS
 from dclab.presets import default_preset
@@ -123,8 +123,9 @@ class CondensationMethod(ABC):
         self.config = config if config is not None else self.config_class.build(default_preset(self.device, self.config_class))
         if not isinstance(self.config, self.config_class):
             raise ConfigError(f"{self.name} needs a {self.config_class.__name__}, got {type(self.config).__name__}")
-        # under torchrun: this rank's block of classes (all of them in one process; dclab/distributed/)
-        self.shard = class_shard(data.num_classes, self.name, self.splits_classes(self.config))
+        # under torchrun: this rank's block of classes or batch rows (all of them in one process;
+        # dclab/distributed/shard.py)
+        self.shard, self.batch_shard = rank_shards(data.num_classes, self.name, self.rank_split(self.config))
         self.data = data.to(self.device)
         self.ipc = ipc
         self.seed = seed
@@ -148,9 +149,10 @@ class CondensationMethod(ABC):
 
     # ---- hooks -------------------------------------------------------------
     @classmethod
-    def splits_classes(cls, config: MethodConfig) -> bool:
-        """Whether the per-class losses are independent, so ranks may split the classes (torchrun)."""
-        return False
+    def rank_split(cls, config: MethodConfig) -> str | None:
+        """How ranks (torchrun) may divide the work: "classes" when the per-class losses are
+        independent, "batch" when the loss is a mean over a batch, None when neither holds."""
+        return None
 
     def image_lr(self) -> float:
         """Learning rate of the synthetic images (methods may choose it by IPC)."""

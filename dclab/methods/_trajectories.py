@@ -6,7 +6,9 @@ ZCA, when on, is applied to `data` by the caller and recorded in the spec), stor
 flat parameter vector after every epoch (epoch 0 = the initialisation), and caches the result on
 disk under a key made of everything that determines it (data set + a fingerprint of its training
 tensor, net and options, number of experts, epochs, lr, batch size, augmentation, ZCA, seed).
-A later call with the same spec loads the file instead of retraining.
+A later call with the same spec loads the file instead of retraining. Under torchrun the experts
+are shared out over the ranks (each trains every N-th) and sent to all; the buffer is loaded only
+when every rank finds it.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ from torch import Tensor
 from dclab.augment.dsa import dsa_augment
 from dclab.data.bundle import DatasetBundle
 from dclab.device import resolve_device
+from dclab.distributed.collectives import broadcast_tensor, gather_objects
+from dclab.distributed.shard import my_share
+from dclab.distributed.world import active_world
 from dclab.files import save_torch
 from dclab.nets import get_net
 from dclab.progress import Progress
@@ -119,11 +124,12 @@ def build_or_load_buffer(
     """Load the cached buffer for (data, spec) or train it, calling progress(done, total) per epoch."""
     folder = Path(cache_dir) if cache_dir else default_experts_dir()
     path = folder / f"{data.name}-{spec.key(data)}.pt"
-    if path.is_file():
+    if all(gather_objects(path.is_file())):  # [found] in one process; under torchrun every rank's
         stored = torch.load(path, map_location="cpu", weights_only=True)
         return ExpertBuffer(spec, stored["trajectories"], path)
     dev = resolve_device(device)
-    total = spec.num_experts * spec.epochs
+    mine = my_share(spec.num_experts)  # torchrun: every N-th expert (all of them in one process)
+    total = len(mine) * spec.epochs
     done = 0
 
     def tick() -> None:
@@ -132,9 +138,27 @@ def build_or_load_buffer(
         if progress is not None:
             progress(done, total)
 
-    seeds = make_generator(spec.seed)
-    trajectories = torch.stack(
-        [train_expert(data, spec, derive_seed(seeds), dev, tick) for _ in range(spec.num_experts)]
-    )  # (E, epochs + 1, P)
-    save_torch(path, {"spec": json.dumps(asdict(spec)), "trajectories": trajectories})  # atomic
+    gen = make_generator(spec.seed)
+    seeds = [derive_seed(gen) for _ in range(spec.num_experts)]  # expert e's seed never depends on the rank
+    trained = {e: train_expert(data, spec, seeds[e], dev, tick) for e in mine}  # e -> (epochs + 1, P)
+    trajectories = torch.stack(_share_experts(data, spec, trained))  # (E, epochs + 1, P)
+    world = active_world()
+    if world is None or world.local_rank == 0:  # one writer per node (atomic: a shared cache is safe)
+        save_torch(path, {"spec": json.dumps(asdict(spec)), "trajectories": trajectories})
     return ExpertBuffer(spec, trajectories, path)
+
+
+def _share_experts(data: DatasetBundle, spec: ExpertSpec, trained: dict[int, Tensor]) -> list[Tensor]:
+    """Helper: every expert's trajectory on every rank, each sent by the rank that trained it
+    (`my_share`: expert e by rank e mod N); `trained` itself, in order, in one process."""
+    world = active_world()
+    if world is None:
+        return [trained[e] for e in sorted(trained)]
+    numel = sum(p.numel() for p in get_net(spec.net, channels=data.channels, num_classes=data.num_classes,
+                                           image_size=data.image_size, seed=0, **spec.net_options).parameters())
+    out = []
+    for e in range(spec.num_experts):
+        t = trained[e].to(world.device) if e in trained else torch.empty(
+            spec.epochs + 1, numel, device=world.device)
+        out.append(broadcast_tensor(t, src=e % world.size).cpu())
+    return out

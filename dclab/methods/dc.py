@@ -192,9 +192,9 @@ class DC(CondensationMethod):
         self.real_batch = min(self.config.batch_real, self.data.min_class_count())
 
     @classmethod
-    def splits_classes(cls, config: MethodConfig) -> bool:
+    def rank_split(cls, config: MethodConfig) -> str | None:
         """Per-class gradients are independent (BatchNorm statistics are frozen before matching)."""
-        return True
+        return "classes"
 
     # ---- hooks for DSA ---------------------------------------------------------
     def _augment_pair(self, real: Tensor, syn: Tensor) -> tuple[Tensor, Tensor]:

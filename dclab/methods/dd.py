@@ -144,10 +144,17 @@ def unrolled_loss(
     lrs: Tensor,
     x_real: Tensor,
     y_real: Tensor,
+    batch: int | None = None,
 ) -> Tensor:
-    """DD objective L(x̃, η; θ_0) = CE(f(x_real; θ_T), y_real) (differentiable)."""
+    """DD objective L(x̃, η; θ_0) = Σ CE(f(x_real; θ_T), y_real) / batch (differentiable).
+
+    batch: the size of the whole real batch (default: these rows, i.e. the mean CE); a rank given
+    some rows passes the whole size, so the ranks' losses add up to the mean."""
     theta_t = unrolled_params(module, params, images, labels, groups, lrs)
-    return F.cross_entropy(forward_with(module, theta_t, x_real), y_real)
+    logits = forward_with(module, theta_t, x_real)
+    if batch is None or batch == x_real.shape[0]:
+        return F.cross_entropy(logits, y_real)
+    return F.cross_entropy(logits, y_real, reduction="sum") / batch
 
 
 @METHODS.register("dd")
@@ -191,6 +198,13 @@ class DD(CondensationMethod):
                     xavier_(self._template)
             self.init_params = FlatNet.wrap(self._template).flat_params()  # θ_0, (P,)
 
+    @classmethod
+    def rank_split(cls, config: DDConfig) -> str | None:
+        """The loss is a mean over the real batch: ranks split its rows. The T unrolled steps on the
+        synthetic set (and their backward) run on every rank, so this scales only the real-data
+        forward and backward at θ_T."""
+        return "batch"
+
     @property
     def lrs(self) -> Tensor:
         """Learned per-step learning rates η_k = exp(ρ_k), (T,)."""
@@ -211,15 +225,17 @@ class DD(CondensationMethod):
         x_real = self.data.sample_per_class(n_real, self.generator).reshape(-1, *self.data.shape)
         y_real = torch.arange(self.data.num_classes, device=self.device).repeat_interleave(n_real)
         params = self._initial_params()
+        rows = self.batch_shard.rows(x_real.shape[0])  # torchrun: this rank's real rows (all in one process)
         self.optimizer.zero_grad(set_to_none=True)
         loss = unrolled_loss(self._template, params, self.images, self.labels, self.groups,
-                             self.log_lrs.exp(), x_real, y_real)
+                             self.log_lrs.exp(), x_real[rows], y_real[rows], batch=x_real.shape[0])
         loss.backward()
+        self.batch_shard.reduce_grads(self.images, self.log_lrs)  # the whole batch's gradient
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
         lrs = self.lrs
-        return float(loss.detach()), (), {"lr_mean": float(lrs.mean()), "lr_min": float(lrs.min()), "lr_max": float(lrs.max())}
+        return float(self.batch_shard.total(loss)), (), {"lr_mean": float(lrs.mean()), "lr_min": float(lrs.min()), "lr_max": float(lrs.max())}
 
     def synthetic_set(self) -> SyntheticSet:
         base = super().synthetic_set()

@@ -118,9 +118,9 @@ class DM(CondensationMethod):
                 "DM paper (Zhao & Bilen, WACV 2023) Table 1; authors' main_DM.py (1000 epochs with DSA)")
 
     @classmethod
-    def splits_classes(cls, config: MethodConfig) -> bool:
+    def rank_split(cls, config: MethodConfig) -> str | None:
         """Per-class losses are independent, except through BatchNorm's statistics of all classes."""
-        return config.norm != "batchnorm" and not str(config.net).endswith("_bn")
+        return None if config.norm == "batchnorm" or str(config.net).endswith("_bn") else "classes"
 
     def image_lr(self) -> float:
         if self.config.lr_img is not None:

@@ -71,12 +71,17 @@ def centred_one_hot(labels: Tensor, num_classes: int) -> Tensor:
     return F.one_hot(labels, num_classes).float() - 1.0 / num_classes
 
 
-def kip_loss(config: KIPConfig, x_s: Tensor, y_s: Tensor, x_t: Tensor, y_t: Tensor) -> Tensor:
-    """½ mean-over-targets ‖K_ts (K_ss + λ̃I)^-1 y_s − y_t‖² (differentiable in x_s, y_s)."""
+def kip_loss(config: KIPConfig, x_s: Tensor, y_s: Tensor, x_t: Tensor, y_t: Tensor,
+             targets: int | None = None) -> Tensor:
+    """½ Σ_t ‖K_ts (K_ss + λ̃I)^-1 y_s − y_t‖² / targets (differentiable in x_s, y_s).
+
+    targets: the size of the whole target batch (default: these targets, i.e. the mean); a rank
+    given some rows of the batch passes the whole size, so the ranks' losses add up to the mean."""
     k_ss = config.kernel_fn(x_s)  # (n, n)
     k_ts = config.kernel_fn(x_t, x_s)  # (T, n)
     pred = krr_predict(k_ts, k_ss, y_s, config.reg)  # (T, classes)
-    return 0.5 * (pred - y_t).pow(2).sum(1).mean()
+    per_target = 0.5 * (pred - y_t).pow(2).sum(1)  # (T,)
+    return per_target.mean() if targets in (None, x_t.shape[0]) else per_target.sum() / targets
 
 
 LR_DEFAULT, LR_CIFAR10 = 0.01, 0.04  # paper's Adam lr
@@ -106,6 +111,12 @@ class KIP(CondensationMethod):
                 "KIP paper (Nguyen et al., ICLR 2021) Table 1 reports KRR accuracy (dclab: kip.krr_accuracy); "
                 "finite-net transfer here: ConvNet, 300 epochs, no aug, labels clipped at 0 and renormalised")
 
+    @classmethod
+    def rank_split(cls, config: KIPConfig) -> str | None:
+        """The loss is a mean over the target batch: ranks split the targets (K_ts, the bulk of the
+        work when targets outnumber the support); K_ss and its solve run on every rank."""
+        return "batch"
+
     def image_lr(self) -> float:
         if self.config.lr_img is not None:
             return float(self.config.lr_img)
@@ -118,11 +129,13 @@ class KIP(CondensationMethod):
         y_t = centred_one_hot(
             torch.arange(self.data.num_classes, device=self.device).repeat_interleave(n_real), self.data.num_classes
         )
+        rows = self.batch_shard.rows(x_t.shape[0])  # torchrun: this rank's targets (all in one process)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = kip_loss(cfg, self.images, self.support_labels, x_t, y_t)
+        loss = kip_loss(cfg, self.images, self.support_labels, x_t[rows], y_t[rows], targets=x_t.shape[0])
         loss.backward()
+        self.batch_shard.reduce_grads(self.images, self.support_labels)  # the whole batch's gradient
         self.optimizer.step()
-        return float(loss.detach()), (), {}
+        return float(self.batch_shard.total(loss)), (), {}
 
     def synthetic_set(self) -> SyntheticSet:
         soft = self.support_labels.detach().cpu().clone() + 1.0 / self.data.num_classes

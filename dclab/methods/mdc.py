@@ -167,11 +167,11 @@ class MDC(CondensationMethod):
         self.prev_distances: Tensor | None = None  # F_{t−Δt}(n), n = 1..N-1
 
     @classmethod
-    def splits_classes(cls, config: MethodConfig) -> bool:
+    def rank_split(cls, config: MethodConfig) -> str | None:
         """On dm/dc/dsa the base splits its classes (the selection probe sees every class on every
         rank); idc steps the images once per class, so its classes cannot be split."""
         base = getattr(config, "base", "idc")
-        return base != "idc" and METHODS.get(base).splits_classes(config)
+        return None if base == "idc" else METHODS.get(base).rank_split(config)
 
     @classmethod
     def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:

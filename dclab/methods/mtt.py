@@ -33,6 +33,8 @@ from dclab.data.bundle import DatasetBundle
 from dclab.data.zca import DEFAULT_EPS as ZCA_EPS
 from dclab.data.zca import ZCA, whiten_bundle
 from dclab.device import resolve_device
+from dclab.distributed.collectives import all_reduce_sum_differentiable
+from dclab.distributed.shard import BatchShard
 from dclab.methods._base import METHODS, CondensationMethod, MethodConfig
 from dclab.methods._functional import FlatNet
 from dclab.methods._trajectories import ExpertBuffer, ExpertSpec, build_or_load_buffer
@@ -130,16 +132,25 @@ def trajectory_loss(student_end: Tensor, start: Tensor, target: Tensor) -> Tenso
 
 
 def student_trajectory(net: FlatNet, start: Tensor, images: Tensor, labels: Tensor, syn_lr: Tensor,
-                       batches: list[Tensor], augment: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+                       batches: list[Tensor], augment: Callable[[Tensor], Tensor] | None = None,
+                       shard: BatchShard = BatchShard()) -> Tensor:
     """θ̂_N after one step per index batch (Eq. 1), differentiable w.r.t. images and syn_lr.
 
-    augment: applied to each step's minibatch (the authors' DSA: a fresh draw every step)."""
+    augment: applied to each step's minibatch (the authors' DSA: a fresh draw every step).
+    shard: under torchrun, this rank's rows of each minibatch (as the authors' DataParallel splits
+    the synthetic batch): the whole minibatch is augmented on every rank (the same draws), a rank
+    takes the gradient of its rows' share of the mean CE, and the step uses the sum over ranks
+    (a differentiable all-reduce), so every rank holds the same θ̂ at every step."""
     theta = start.detach().clone().requires_grad_(True)  # (P,)
     for idx in batches:
         x = images[idx] if augment is None else augment(images[idx])
-        loss = F.cross_entropy(net(theta, x), labels[idx])
+        if not shard.split:
+            loss = F.cross_entropy(net(theta, x), labels[idx])
+        else:
+            rows = shard.rows(idx.shape[0])
+            loss = F.cross_entropy(net(theta, x[rows]), labels[idx][rows], reduction="sum") / idx.shape[0]
         (grad,) = torch.autograd.grad(loss, theta, create_graph=True)
-        theta = theta - syn_lr * grad
+        theta = theta - syn_lr * all_reduce_sum_differentiable(grad)  # (P,): Σ over ranks (itself in one process)
     return theta
 
 
@@ -194,14 +205,21 @@ class MTT(CondensationMethod):
             def augment(x: Tensor) -> Tensor:
                 return dsa_augment(x, self.dsa_strategy, self.generator)
         end = student_trajectory(self.flat_net, start, self.images, self.labels, self.syn_lr, self._minibatches(),
-                                 augment)
-        loss = trajectory_loss(end, start, target)
+                                 augment, self.batch_shard)
+        loss = trajectory_loss(end, start, target)  # the same on every rank
         self.optimizer.zero_grad(set_to_none=True)
         self.lr_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss / self.batch_shard.ranks).backward()  # torchrun: each rank its 1/N share of the replicated loss
+        self.batch_shard.reduce_grads(self.images, self.syn_lr)  # ... summed: one process's gradient
         self.optimizer.step()
         self.lr_optimizer.step()
         return float(loss.detach()), (), {"syn_lr": float(self.syn_lr.detach()), "start_epoch": float(t)}
+
+    @classmethod
+    def rank_split(cls, config: MTTConfig) -> str | None:
+        """MTT's loop sees no real batch; ranks split the rows of each student minibatch (synthetic
+        images), as the authors' DataParallel does, and share the expert training by expert."""
+        return "batch"
 
     @classmethod
     def published_protocol(cls, dataset: str, ipc: int) -> tuple[dict[str, Any], str]:
