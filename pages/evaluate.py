@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dclab.analysis.evaluation import CoresetChoice, SetAccuracy, plan_evaluation
 from dclab.coresets import list_coresets
 from dclab.data import list_datasets, load_dataset
 from dclab.eval.protocol import PUBLISHED
-from dclab.eval.published import resolve_settings
-from dclab.jobs import build_protocol
 from dclab.nets import list_nets
-from dclab.runs.reader import synthetic_from_run
+from dclab.runs.reader import run_dataset, synthetic_from_run
+from dclab.runs.record import read_record
 from ui.state import all_runs, eval_board, open_run, session_task_key, user_errors
 from ui.widgets import protocol_settings, task_panel
 
@@ -36,45 +36,27 @@ settings = protocol_settings("ev", default_preset=PUBLISHED, with_net=True)
 cross = st.multiselect("cross-architecture: also train these networks", list_nets(), key="ev_cross")
 key = session_task_key("evaluate_page")  # per browser session
 if st.button("Evaluate", key="evaluate", type="primary"):
-    with user_errors():
-        build_protocol(settings)  # a bad setting fails here, in the page
+    with user_errors():  # a bad setting, name or IPC fails here, in the page, before any work
         if source == "run":
-            syn, what = synthetic_from_run(open_run(run_id)), run_id
+            run = open_run(run_id)
+            syn = synthetic_from_run(run)
+            plan = plan_evaluation(run_dataset(read_record(run)), settings, synthetic=syn, what=run_id,
+                                   cross=cross)
         else:
-            syn, what = None, f"{co_name} coreset, {co_data}, IPC {co_ipc}, seed {co_seed}"
-            load_dataset(co_data)  # fail here, in the page, if it is unavailable
-
-        def task(progress, stop):
-            from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
-
-            s = syn
-            if s is None:
-                from dclab.coresets import select_coreset
-
-                s = select_coreset(co_name, load_dataset(co_data), int(co_ipc), seed=int(co_seed))
-            data = load_dataset(s.dataset)
-            protocol = resolve_settings(settings, method=s.method, dataset=data.name, ipc=s.ipc)
-            steps = 1 + len(cross)
-            main = evaluate_synthetic(s, data, protocol, progress=lambda d, t: progress(1000 * d // max(t, 1),
-                                                                                        steps * 1000), stop=stop)
-            table = {}
-            if cross and not stop.is_set():
-                table = evaluate_cross_arch(s, data, protocol, list(cross), progress=lambda d, t: progress(
-                    1000 + 1000 * len(cross) * d // max(t, 1), steps * 1000))
-            return what, main, table
-
-        eval_board().submit(key, f"evaluation of {what}", task)
+            plan = plan_evaluation(load_dataset(co_data), settings, cross=cross,
+                                   coreset=CoresetChoice(co_name, int(co_ipc), int(co_seed)))
+        eval_board().submit(key, f"evaluation of {plan.what}", plan.run)
 
 
-def show(result) -> None:
-    what, main, table = result
-    st.metric(f"{what}", f"{100 * main.mean:.2f} ± {100 * main.std:.2f} %")
+def show(accuracy: SetAccuracy) -> None:
+    main = accuracy.result
+    st.metric(accuracy.what, f"{100 * main.mean:.2f} ± {100 * main.std:.2f} %")
     st.caption(f"protocol: {main.protocol_text} · accuracies: "
                + ", ".join(f"{100 * a:.1f}" for a in main.accs))
-    if table:
+    if accuracy.cross:
         st.markdown("**Cross-architecture** (trained on the same set)")
         st.dataframe([{"network": net, "accuracy (%)": f"{100 * r.mean:.2f} ± {100 * r.std:.2f}",
-                       "protocol": r.protocol_text} for net, r in table.items()], hide_index=True)
+                       "protocol": r.protocol_text} for net, r in accuracy.cross.items()], hide_index=True)
 
 
 task_panel(key, show)

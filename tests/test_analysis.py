@@ -132,3 +132,54 @@ def test_record_reads_old_setting_names(runs, tmp_path):
     old = RunDir.create(tmp_path, "old")
     old.write_config(cfg)
     assert read_record(old).settings["width"] == 8 and "net_width" not in read_record(old).settings
+
+
+def test_evaluation_plan_selects_a_coreset_then_evaluates_as_the_direct_calls():
+    """The plan behind Evaluate and `dclab evaluate`: selection, the K nets, then cross-architecture."""
+    from dclab.analysis.evaluation import CoresetChoice, plan_evaluation
+    from dclab.coresets import select_coreset
+    from dclab.data import load_dataset
+    from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
+
+    data = load_dataset("digits")
+    settings = {"preset": "quick", "models": 2, "epochs": 2}
+    plan = plan_evaluation(data, settings, coreset=CoresetChoice("herding", 2, seed=3), cross=["mlp"], device="cpu")
+    assert plan.what == "herding coreset, digits, IPC 2, seed 3" and plan.stages == 3
+    seen = []
+    accuracy = plan.run(progress=lambda d, t: seen.append((d, t)))
+    chosen = select_coreset("herding", data, 2, seed=3, device="cpu")
+    direct = evaluate_synthetic(chosen, data, plan.protocol, "cpu")
+    assert accuracy.result.accs == direct.accs and accuracy.method == "herding" and accuracy.ipc == 2
+    assert accuracy.cross["mlp"].accs == evaluate_cross_arch(chosen, data, plan.protocol, ["mlp"], "cpu")["mlp"].accs
+    assert seen[-1] == (3000, 3000) and all(b >= a for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert set(accuracy.to_json()) >= {"mean", "accs", "protocol_text", "cross_arch"}
+    assert accuracy.lines()[0].startswith("herding on digits, IPC 2: ") and "K=2, 2 ep" in accuracy.lines()[0]
+
+
+def test_evaluation_plan_checks_before_any_work_and_a_stop_skips_cross_architecture(runs):
+    import dataclasses
+    import threading
+
+    from dclab.analysis.evaluation import CoresetChoice, plan_evaluation
+    from dclab.config import ConfigError
+    from dclab.data import load_dataset
+    from dclab.registry import UnknownNameError
+    from dclab.runs.reader import synthetic_from_run
+
+    data = load_dataset("digits")
+    with pytest.raises(UnknownNameError):
+        plan_evaluation(data, coreset=CoresetChoice("no_such_coreset", 2))
+    with pytest.raises(ConfigError, match="IPC must be in"):
+        plan_evaluation(data, coreset=CoresetChoice("random", 10_000))
+    with pytest.raises(UnknownNameError):
+        plan_evaluation(data, coreset=CoresetChoice("random", 2), cross=["no_such_net"])
+    synthetic = synthetic_from_run(runs["dc"])
+    cropped = dataclasses.replace(synthetic, images=synthetic.images[:, :, :4, :4])  # 4x4, digits is 8x8
+    with pytest.raises(ValueError, match="do not fit"):
+        plan_evaluation(data, synthetic=cropped)
+    plan = plan_evaluation(data, synthetic=synthetic, cross=["mlp"], device="cpu")
+    assert plan.protocol.augment == "none" and plan.protocol.source  # DC's published protocol by default
+    stop = threading.Event()
+    stop.set()
+    accuracy = plan_evaluation(data, QUICK, synthetic=synthetic, cross=["mlp"], device="cpu").run(stop=stop)
+    assert accuracy.result.extra.get("stopped") and accuracy.cross == {}

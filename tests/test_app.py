@@ -223,6 +223,20 @@ def test_evaluate_page_reports_accuracy_with_protocol(runs_dir):
     assert run.run_id in at.metric[0].label
 
 
+def test_evaluate_page_selects_and_evaluates_a_coreset_and_refuses_a_bad_ipc(runs_dir):
+    tiny_run(runs_dir)
+    at = app_at("evaluate")
+    at.radio(key="ev_source").set_value("coreset").run()
+    at.selectbox(key="ev_coreset").set_value("herding").run()
+    at.number_input(key="ev_ipc").set_value(500).run()  # digits' smallest class has 131 training images
+    at.button(key="evaluate").click().run()
+    assert at.error and "IPC must be in" in at.error[0].value and not at.metric  # refused, nothing started
+    at.number_input(key="ev_ipc").set_value(2).run()
+    evaluate_on_page(at, epochs=2)
+    assert at.metric[0].label == "herding coreset, digits, IPC 2, seed 0"
+    assert "K=1, 2 ep" in captions(at)
+
+
 def test_starting_a_job_and_an_evaluation_keeps_the_process_thread_count(runs_dir):
     """Jobs and evaluations compute on every thread torch has: neither lowers the process's count."""
     from dclab.threads import apply_threads

@@ -32,80 +32,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object, no progress bar")
 
 
-def build_protocol(args: argparse.Namespace, synthetic):
-    """The protocol for this set: `--protocol` (published = the set's own), then the flags."""
-    from dclab.eval.published import protocol_for_set
-    from dclab.nets import NETS
-
-    overrides = {k: v for k, v in {"models": args.models, "epochs": args.epochs, "net": args.net,
-                                   "augment": args.augment, "lr": args.lr, "seed": args.seed}.items()
-                 if v is not None}
-    protocol = protocol_for_set(synthetic, args.protocol, overrides=overrides, device=args.device)
-    NETS.get(protocol.net)  # unknown network: one-line UnknownNameError
-    return protocol
+def protocol_settings(args: argparse.Namespace) -> dict[str, object]:
+    """{"preset": --protocol, **the protocol flags given} (published = the set's own protocol)."""
+    overrides = {"models": args.models, "epochs": args.epochs, "net": args.net, "augment": args.augment,
+                 "lr": args.lr, "seed": args.seed}
+    return {"preset": args.protocol, **{k: v for k, v in overrides.items() if v is not None}}
 
 
-def load_target(args: argparse.Namespace):
-    """(synthetic set, data bundle) named by the arguments."""
+def read_run(run_dir: str, dataset: str | None, data_root: str | None, quiet: bool = False):
+    """(images, data bundle, run id) of a run folder: final.pt, else its latest images (said on stderr)."""
+    from dclab.runs.reader import run_dataset, run_images
+    from dclab.runs.record import read_record
+    from dclab.runs.store import RunDir
+
+    run = RunDir.open(run_dir)
+    data = run_dataset(read_record(run), dataset, data_root)
+    synthetic, source = run_images(run)
+    if not quiet and is_rank0():
+        print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
+    return synthetic, data, run.run_id
+
+
+def plan(args: argparse.Namespace):
+    """The checked evaluation the arguments name (a run's images, or a coreset to select)."""
+    from dclab.analysis.evaluation import CoresetChoice, plan_evaluation
     from dclab.data import load_dataset
+    from dclab.eval.protocol import EvalProtocol
 
+    EvalProtocol.build(args.protocol)  # unknown preset: one-line error before any work
+    cross = [n.strip() for n in (args.cross_arch or "").split(",") if n.strip()]
     if args.run_dir and args.coreset:
         raise ValueError("give either a run folder or --coreset, not both")
     if args.run_dir:
-        from dclab.runs.reader import run_dataset, run_images
-        from dclab.runs.record import read_record
-        from dclab.runs.store import RunDir
-
-        run = RunDir.open(args.run_dir)
-        data = run_dataset(read_record(run), args.dataset, args.data_root)
-        synthetic, source = run_images(run)
-        if not args.json and is_rank0():
-            print(f"images: {source} of {run.run_id}", file=sys.stderr, flush=True)
-        return synthetic, data
+        synthetic, data, run_id = read_run(args.run_dir, args.dataset, args.data_root, quiet=args.json)
+        return plan_evaluation(data, protocol_settings(args), synthetic=synthetic, what=run_id, cross=cross,
+                               device=args.device)
     if not args.coreset:
         raise ValueError("give a run folder or --coreset NAME --dataset D --ipc N")
     if not args.dataset or args.ipc is None:
         raise ValueError("--coreset needs --dataset and --ipc")
-    from dclab.coresets import CORESETS, select_coreset
+    from dclab.coresets import CORESETS
 
     CORESETS.get(args.coreset)  # fail on a bad name before loading data
     data = load_dataset(args.dataset, root=args.data_root)
-    with progress_bar(f"{args.coreset} selection", args.json) as bar:
-        return select_coreset(args.coreset, data, args.ipc, seed=args.seed, device=args.device,
-                              progress=bar), data
+    return plan_evaluation(data, protocol_settings(args), coreset=CoresetChoice(args.coreset, args.ipc, args.seed),
+                           cross=cross, device=args.device)
 
 
 def run(args: argparse.Namespace) -> int:
-    from dclab.eval.evaluate import evaluate_cross_arch, evaluate_synthetic
-    from dclab.eval.protocol import EvalProtocol
-    from dclab.nets import NETS
     from dclab.threads import apply_threads
 
     apply_threads(args.threads)
-
-    EvalProtocol.build(args.protocol)  # unknown preset: one-line error before any work
-    nets = [n.strip() for n in (args.cross_arch or "").split(",") if n.strip()]
-    for n in nets + ([args.net] if args.net else []):
-        NETS.get(n)
-    synthetic, data = load_target(args)
-    protocol = build_protocol(args, synthetic)
-    if tuple(synthetic.images.shape[1:]) != data.shape:
-        raise ValueError(f"images of shape {tuple(synthetic.images.shape[1:])} do not fit {data.name} {data.shape}")
-    with progress_bar(f"evaluating ({protocol.net})", args.json) as bar:
-        result = evaluate_synthetic(synthetic, data, protocol, device=args.device, progress=bar)
-    cross = {}
-    if nets:
-        with progress_bar("cross-architecture", args.json) as bar:
-            cross = evaluate_cross_arch(synthetic, data, protocol, nets, device=args.device, progress=bar)
+    checked = plan(args)
+    with progress_bar(f"evaluating ({checked.protocol.net})", args.json) as bar:
+        accuracy = checked.run(progress=bar)
     if not is_rank0():  # torchrun: the other ranks trained their share of the nets; rank 0 reports
         return 0
     if args.json:
-        out = result.to_dict()
-        if cross:
-            out["cross_arch"] = {n: r.to_dict() for n, r in cross.items()}
-        print(json.dumps(out))
+        print(json.dumps(accuracy.to_json()))
     else:
-        print(f"{synthetic.method} on {data.name}, IPC {synthetic.ipc}: {result.summary()}")
-        for n, r in cross.items():
-            print(f"  {n}: {r.summary()}")
+        print("\n".join(accuracy.lines()))
     return 0

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from dclab.analysis.payoff import WHOLE_STEPS, payoff
-    from dclab.cli.evaluate_cmd import build_protocol, load_target
+    from dclab.analysis.evaluation import plan_evaluation
+    from dclab.cli.evaluate_cmd import read_run
     from dclab.coresets import CORESETS
     from dclab.eval.protocol import EvalProtocol
     from dclab.threads import apply_threads
@@ -39,12 +40,10 @@ def run(args: argparse.Namespace) -> int:
     CORESETS.get(args.baseline)
     if args.whole_steps is not None and args.whole_steps < 1:
         raise ValueError(f"--whole-steps must be >= 1, got {args.whole_steps}")
-    target = argparse.Namespace(run_dir=args.run_dir, coreset=None, dataset=args.dataset,
-                                data_root=args.data_root, json=args.json)
-    synthetic, data = load_target(target)
-    proto_args = argparse.Namespace(models=args.models, epochs=args.epochs, net=None, augment=None, lr=None,
-                                    seed=args.seed, protocol=args.protocol, device=args.device)
-    protocol = build_protocol(proto_args, synthetic)
+    synthetic, data, _ = read_run(args.run_dir, args.dataset, args.data_root, quiet=args.json)
+    settings = {"preset": args.protocol, "seed": args.seed,
+                **{k: v for k, v in {"models": args.models, "epochs": args.epochs}.items() if v is not None}}
+    protocol = plan_evaluation(data, settings, synthetic=synthetic, device=args.device).protocol
 
     def progress(done: int, total: int) -> None:
         if not args.json:
