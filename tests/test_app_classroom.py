@@ -61,9 +61,9 @@ def test_condense_shows_initial_vs_now_of_a_finished_run(runs_dir):  # noqa: F81
     assert len(diff) == 1
     shown = diff[0].rsplit("±", 1)[1].rstrip(")")
     ds = RunDir.open(run.path).read_config()["dataset"]
-    _, largest = difference_rgb(run.load_snapshot(0), run.load_snapshot(3), ds["mean"], ds["std"])
-    assert largest > 0.01  # the run moved its images ...
-    assert shown == f"{largest:.2f}"  # ... and the map's scale is that largest change
+    _, scale = difference_rgb(run.load_snapshot(0), run.load_snapshot(3), ds["mean"], ds["std"])
+    assert scale > 0.01  # the run moved its images ...
+    assert shown.split(":")[0] == f"{scale:.2f}"  # ... and the map's scale (99th percentile of the change) is stated
 
 
 @pytest.mark.parametrize("method", METHODS.names())

@@ -210,13 +210,31 @@ def test_difference_map_colours():
     now = initial.clone()
     now[1, 0, 0, 0] = 1.0  # brighter
     now[2, 0, 1, 1] = -0.5  # darker
-    rgb, full = difference_rgb(initial, now, mean=(0.5,), std=(0.5,))
+    rgb, full = difference_rgb(initial, now, mean=(0.5,), std=(0.5,), quantile=1.0)  # scale: the largest change
     assert full == pytest.approx(0.5) and rgb.shape == (3, 3, 2, 2)
     assert torch.equal(rgb[0], torch.ones(3, 2, 2))  # unchanged: white
     assert rgb[1, :, 0, 0].tolist() == [1.0, 0.0, 0.0]  # the largest brightening: full red
     assert rgb[2, :, 1, 1].tolist() == pytest.approx([0.5, 0.5, 1.0])  # half as much darker: light blue
     with pytest.raises(ValueError, match="shape"):
         difference_rgb(initial, now[:2], mean=(0.5,), std=(0.5,))
+
+
+def test_difference_map_scale_is_robust_to_a_few_far_moved_pixels():
+    """By default the 99th percentile of the changes is full colour: one pixel that moved 50x as far
+    as the others saturates instead of leaving every other change nearly white."""
+    from dclab.viz.difference import difference_rgb
+
+    initial = torch.zeros(10, 1, 10, 10)
+    now = initial + 0.02  # every pixel a little brighter (0.01 of the range, with std 0.5) ...
+    now[0, 0, 0, 0] = 1.0  # ... and one 50x as much (0.5 of the range)
+    rgb, full = difference_rgb(initial, now, mean=(0.5,), std=(0.5,))
+    assert full == pytest.approx(0.01)  # not 0.5
+    assert rgb[3, :, 5, 5].tolist() == pytest.approx([1.0, 0.0, 0.0])  # the common change: full red
+    assert rgb[0, :, 0, 0].tolist() == pytest.approx([1.0, 0.0, 0.0])  # the outlier saturates
+    _, largest = difference_rgb(initial, now, mean=(0.5,), std=(0.5,), quantile=1.0)
+    assert largest == pytest.approx(0.5)  # the old scale, under which the common change is 2 % red
+    with pytest.raises(ValueError, match="quantile"):
+        difference_rgb(initial, now, mean=(0.5,), std=(0.5,), quantile=0.0)
 
 
 def test_timeline_and_payoff_figures(pair, digits, tmp_path):

@@ -85,3 +85,17 @@ def test_coverage_lines_have_coverage_and_mmd_per_run():
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["coverage: dc (dc)"].y) == [0.1, 0.2]
     assert list(by_name["MMD²: dm (dm)"].y) == pytest.approx([0.9, 0.7])
+
+
+def test_horizontal_legends_sit_above_the_plot_not_on_the_axis_title():
+    """Plotly's horizontal legend goes below the plot by default, over the x-axis title."""
+    from dclab.viz.figures import loss_figure, subset_curve_figure
+
+    figures = [losses_figure({"dc": [(1, 4.0), (2, 2.0)], "dm": [(1, 1.0), (2, 0.5)]}),
+               class_losses_figure([{"iteration": 1, "loss": 3.0, "class_losses": [1.0, 2.0]}], ["a", "b"]),
+               timeline_figure(_timeline()), coverage_lines_figure(_timeline()),
+               loss_figure([(1, 2.0)], [{"iteration": 1, "mean": 0.5}]),
+               subset_curve_figure({"MDC": [(1, 0.4, 0.0)], "C": [(1, 0.3, 0.0)]})]
+    for fig in figures:
+        assert fig.layout.legend.orientation == "h" and fig.layout.legend.y >= 1.0, fig.layout.legend
+        assert fig.layout.legend.yanchor == "bottom"

@@ -28,7 +28,7 @@ from dclab.viz.analysis_figures import (
     payoff_figure,
     timeline_figure,
 )
-from dclab.viz.difference import difference_rgb
+from dclab.viz.difference import SCALE_QUANTILE, difference_rgb
 from dclab.viz.grid import denormalize, grid_image, snapshot_grid
 from ui.state import eval_board, open_run, runs_root, session_task_key, user_errors
 from ui.widgets import protocol_settings, show_grid, task_panel
@@ -36,6 +36,7 @@ from ui.widgets import protocol_settings, show_grid, task_panel
 INITIAL_CACHE = 16  # run folders whose initial images are kept in memory
 _INITIAL: dict[str, torch.Tensor] = {}  # helper cache of initial_images
 DIFF_HELP = "white = unchanged, red = brighter than at the start, blue = darker"
+SCALE_HELP = f"{100 * SCALE_QUANTILE:.0f} % of the changes are smaller; the rest show at full colour"
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
@@ -162,7 +163,8 @@ def initial_vs_now(view: RunView) -> None:
     with cols[1]:
         show_grid(view.grid(view.images), caption=f"now (iteration {view.iteration})")
     with cols[2]:
-        show_grid(diff, caption=f"difference now − initial ({DIFF_HELP}; full colour at ±{limit:.2f})")
+        show_grid(diff, caption=f"difference now − initial ({DIFF_HELP}; full colour at ±{limit:.2f}: "
+                                     f"{SCALE_HELP})")
     st.caption(_moved_caption(initial, view))
 
 
@@ -201,7 +203,8 @@ def side_by_side(views: Sequence[RunView]) -> None:
     # one colour scale for all runs, so their maps can be compared
     limit = max(difference_rgb(initials[0], v.images, ds.mean, ds.std)[1] for v in moved) or 1.0
     cols = st.columns(1 + len(views))
-    cols[0].caption(f"difference maps: {DIFF_HELP}; one scale for all runs, full colour at ±{limit:.2f}")
+    cols[0].caption(f"difference maps: {DIFF_HELP}; one scale for all runs, full colour at ±{limit:.2f} "
+                    f"(the largest of the runs' scales; {SCALE_HELP})")
     for col, v in zip(cols[1:], views):
         if v.images is not None:
             with col:

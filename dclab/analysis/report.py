@@ -88,7 +88,7 @@ def _images_section(runs: list[RunDir]) -> str:
         rgb, full = difference_rgb(start.images, current.images, current.mean, current.std)
         figs.append(_figure(_png(grid_image(rgb, current.ipc, class_names=list(current.class_names))),
                             f"{current.method}: now minus initial (red brighter, blue darker; full colour "
-                            f"at a change of {full:.2f} of the pixel range)"))
+                            f"at a change of {full:.2f} of the pixel range, which 99 % of the changes stay below)"))
         parts.append(f"<h3>{html.escape(current.method)} — {html.escape(r.run_id)}</h3>"
                      f'<div class="row">{"".join(figs)}</div>')
     return "".join(parts)

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 
 from dclab.analysis.coverage_timeline import CoverageTimeline
 from dclab.analysis.payoff import PayoffResult
+from dclab.viz.style import LEGEND_ABOVE, MARGIN
 
-MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 SYNTHETIC_COLORS = ("#d62728", "#ff7f0e", "#9467bd", "#e377c2")  # one per synthetic set (a pair: two)
 BASELINE_COLORS = {"random real": "#8c564b", "coreset": "#1f77b4", "whole training set": "#222222"}
 
@@ -50,7 +50,7 @@ def coverage_lines_figure(timeline: CoverageTimeline) -> go.Figure:
                                  yaxis="y2", line={"dash": "dot"}))
     fig.update_layout(xaxis_title="iteration", yaxis={"title": "coverage (5-NN)", "range": [0, 1]},
                       yaxis2={"title": "MMD²", "overlaying": "y", "side": "right"}, height=340,
-                      margin=MARGIN, legend={"orientation": "h"})
+                      margin=MARGIN, legend=LEGEND_ABOVE)
     return fig
 
 
@@ -85,7 +85,7 @@ def timeline_figure(timeline: CoverageTimeline) -> go.Figure:
     play = {"args": [None, {"frame": {"duration": 300, "redraw": True}, "fromcurrent": True}],
             "label": "play", "method": "animate"}
     fig.update_layout(
-        height=520, margin=MARGIN, legend={"orientation": "h"},
+        height=520, margin=MARGIN, legend=LEGEND_ABOVE,
         xaxis={"range": [lo_x - pad_x, hi_x + pad_x], "title": "projection 1"},
         yaxis={"range": [lo_y - pad_y, hi_y + pad_y], "title": "projection 2"},
         updatemenus=[{"type": "buttons", "buttons": [play], "x": 0, "y": -0.08, "xanchor": "left"}],
@@ -108,7 +108,7 @@ def losses_figure(runs: Mapping[str, Sequence[tuple[int, float]]]) -> go.Figure:
         fig.add_trace(go.Scatter(x=list(its), y=[v / first for v in vals], mode="lines", name=name,
                                  hovertext=[f"loss {v:.4g}" for v in vals]))
     fig.update_layout(xaxis_title="iteration", yaxis_title="loss / first loss", height=320, margin=MARGIN,
-                      legend={"orientation": "h"})
+                      legend=LEGEND_ABOVE)
     return fig
 
 
@@ -120,5 +120,5 @@ def class_losses_figure(records: Sequence[Mapping[str, Any]], class_names: Seque
         fig.add_trace(go.Scatter(x=[r["iteration"] for r in rows], y=[r["class_losses"][c] for r in rows],
                                  mode="lines", name=str(name)))
     fig.update_layout(xaxis_title="iteration", yaxis_title="loss of the class", height=320, margin=MARGIN,
-                      legend={"orientation": "h"})
+                      legend=LEGEND_ABOVE)
     return fig

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from dclab.viz.tsne import TsneEmbedding
+from dclab.viz.style import LEGEND_ABOVE, MARGIN
 
 SYMBOLS = ("diamond", "star", "square", "triangle-up", "cross", "x", "pentagon", "hexagon")
 
@@ -24,7 +25,7 @@ def loss_figure(losses: Sequence[tuple[int, float]], evals: Sequence[dict] = ())
             hovertext=[e.get("protocol_text", "") for e in evals]))
         fig.update_layout(yaxis2={"title": "accuracy (%)", "overlaying": "y", "side": "right"})
     fig.update_layout(xaxis_title="iteration", yaxis_title="loss", height=300,
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"})
+                      margin=MARGIN, legend=LEGEND_ABOVE)
     return fig
 
 
@@ -46,8 +47,8 @@ def tsne_figure(emb: TsneEmbedding, class_names: Sequence[str]) -> go.Figure:
                     "colorscale": "Turbo", "cmin": 0, "cmax": max(len(class_names) - 1, 1),
                     "line": {"width": 1.5, "color": "black"}},
             text=[class_names[i] for i in emb.labels[sel]]))
-    fig.update_layout(height=520, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      legend={"orientation": "h"}, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
+    fig.update_layout(height=520, margin=MARGIN,
+                      legend=LEGEND_ABOVE, xaxis_title="t-SNE 1", yaxis_title="t-SNE 2")
     return fig
 
 
@@ -59,5 +60,5 @@ def subset_curve_figure(curves: dict[str, Sequence[tuple[int, float, float]]]) -
                                  error_y={"array": [100 * p[2] for p in pts]},
                                  mode="lines+markers", name=name))
     fig.update_layout(xaxis_title="images per class n (subset S[n])", yaxis_title="test accuracy (%)",
-                      height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+                      height=420, margin=MARGIN, legend=LEGEND_ABOVE)
     return fig

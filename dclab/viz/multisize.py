@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
+from dclab.viz.style import LEGEND_ABOVE, MARGIN
 
 
 @dataclass(frozen=True)
@@ -40,5 +41,5 @@ def selection_timeline_figure(history: list[SelectionStep]) -> go.Figure:
     fig.add_trace(go.Scatter(x=[s.iteration for s in picks], y=[s.selected for s in picks], mode="markers",
                              marker={"symbol": "diamond", "size": 9}, name="selection (n* chosen)"))
     fig.update_layout(xaxis_title="iteration", yaxis_title="images per class", height=300,
-                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+                      margin=MARGIN, legend=LEGEND_ABOVE)
     return fig
