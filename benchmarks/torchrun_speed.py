@@ -39,6 +39,8 @@ def launch(args: argparse.Namespace, ranks: int, threads: int | None, out: Path)
         cli += ["--data-root", args.data_root]
     if threads is not None:
         cli += ["--threads", str(threads)]
+    for assignment in args.set:
+        cli += ["--set", assignment]
     if ranks > 1:
         cli = ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={ranks}", *cli]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
@@ -47,8 +49,16 @@ def launch(args: argparse.Namespace, ranks: int, threads: int | None, out: Path)
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"kind"' not in line]
 
 
-def expected_bytes(args: argparse.Namespace) -> int:
-    """Per iteration under torchrun: image gradient + per-class losses (float32) + the stop flag (int32)."""
+def expected_bytes(args: argparse.Namespace) -> int | None:
+    """Per iteration of a class-splitting method under torchrun: image gradient + per-class losses
+    (float32) + the stop flag (int32); None for the batch-splitting ones (their volume depends on
+    the network: see README "More than one GPU")."""
+    from dclab.config import parse_assignments
+    from dclab.methods import get_method
+
+    method = get_method(args.method)
+    if method.rank_split(method.config_class.build(args.preset, parse_assignments(args.set))) != "classes":
+        return None
     data = load_dataset(args.dataset, root=args.data_root, download=False)
     c, h, w = data.shape
     return data.num_classes * args.ipc * c * h * w * 4 + data.num_classes * 4 + 4
@@ -64,6 +74,8 @@ def main() -> int:
     p.add_argument("--iterations", type=int, default=6)
     p.add_argument("--ranks", type=int, default=2, help="N of the torchrun configuration")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="method settings over the preset")
     args = p.parse_args()
 
     configs = {"1 process, 1 thread": (1, 1), "1 process, all cores": (1, None),
@@ -85,8 +97,9 @@ def main() -> int:
     for name, values in seconds.items():
         print(f"  {name:32s} median {statistics.median(values):7.3f} s/it  (min {min(values):.3f}, "
               f"max {max(values):.3f}, n={len(values)})")
-    print(f"  bytes per iteration, counted: {sorted(comm)} (bytes, collectives); "
-          f"from tensor sizes: {expected_bytes(args)}")
+    expected = expected_bytes(args)
+    print(f"  bytes per iteration, counted: {sorted(comm)} (bytes, collectives)"
+          + (f"; from tensor sizes: {expected}" if expected is not None else ""))
     return 0
 
 
