@@ -41,7 +41,8 @@ from dclab.distributed.world import (
 from dclab.distributed.writer import MuteRunDir
 
 __all__ = [
-    "SPLITS", "BatchShard", "ClassShard", "MuteRunDir", "RankLostError", "World", "active_world", "agree_any", "all_reduce_sum",
-    "all_reduce_sum_differentiable", "batch_shard", "broadcast_tensor", "class_shard", "comm_totals", "gather_by_index", "gather_objects", "is_rank0", "launched_by_torchrun", "local_device",
+    "BatchShard", "ClassShard", "MuteRunDir", "RankLostError", "SPLITS", "World", "active_world", "agree_any",
+    "all_reduce_sum", "all_reduce_sum_differentiable", "batch_shard", "broadcast_tensor", "class_shard",
+    "comm_totals", "gather_by_index", "gather_objects", "is_rank0", "launched_by_torchrun", "local_device",
     "my_share", "rank_shards", "share_from_rank0", "status_fields", "world_session",
 ]
