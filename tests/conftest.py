@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,12 @@ import torch
 SHARED_DATA = Path(os.environ.get("DCLAB_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 torch.set_num_threads(1)
+
+# Ctrl-C as a terminal delivers it, however pytest was started: a shell without job control starts
+# background commands with SIGINT ignored, and then neither this process nor the CLI subprocesses
+# the tests interrupt would turn SIGINT into KeyboardInterrupt (a handled signal resets to the
+# default in a child, so the subprocesses get it too).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
