@@ -106,19 +106,14 @@ def rank_shards(num_classes: int, method: str, split: str | None) -> tuple[Class
         raise ValueError(f"unknown split {split!r}; one of {SPLITS} or None")
     classes = (class_shard(num_classes, method, split == "classes") if split != "batch"
                else ClassShard(num_classes, 0, num_classes))
-    rows = batch_shard(method) if split == "batch" else BatchShard()
+    rows = batch_shard() if split == "batch" else BatchShard()
     return classes, rows
 
 
-def batch_shard(method: str = "this method", supported: bool = True) -> BatchShard:
-    """This rank's block of batch rows (all rows in a single process); ConfigError on several ranks
-    when the method cannot split its batch."""
+def batch_shard() -> BatchShard:
+    """This rank's block of batch rows (all rows in a single process)."""
     world = active_world()
-    if world is None or world.size == 1:
-        return BatchShard()
-    if not supported:
-        raise _refusal(method)
-    return BatchShard(world.rank, world.size)
+    return BatchShard() if world is None or world.size == 1 else BatchShard(world.rank, world.size)
 
 
 def class_shard(num_classes: int, method: str = "this method", supported: bool = True) -> ClassShard:
